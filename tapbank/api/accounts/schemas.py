@@ -1,0 +1,80 @@
+"""What the accounts routes take and give."""
+
+import marshmallow as ma
+
+from tapbank.api.fields import MAX_DEPOSIT_MINOR, Currency, MinorUnits, page_schema
+
+OPENABLE_TYPES = ("checking", "savings")
+
+
+class AccountCreateSchema(ma.Schema):
+    owner_name = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200), metadata={"example": "Ada"}
+    )
+    account_type = ma.fields.String(
+        load_default="checking", validate=ma.validate.OneOf(OPENABLE_TYPES)
+    )
+    bank_name = ma.fields.String(
+        load_default="tapbank", validate=ma.validate.Length(min=1, max=200)
+    )
+    currency = Currency(load_default=None)
+    opening_deposit = MinorUnits(minimum=0, maximum=MAX_DEPOSIT_MINOR, load_default=0)
+
+
+class AccountSchema(ma.Schema):
+    id = ma.fields.UUID()
+    account_number = ma.fields.String()
+    owner_name = ma.fields.String()
+    account_type = ma.fields.String()
+    bank_name = ma.fields.String()
+    currency = ma.fields.String()
+    balance = ma.fields.Integer(metadata={"description": "Minor units."})
+    status = ma.fields.String(metadata={"enum": ["active", "frozen"]})
+    created_at = ma.fields.AwareDateTime()
+
+
+class AccountCreatedSchema(ma.Schema):
+    account = ma.fields.Nested(AccountSchema)
+    api_key = ma.fields.String(metadata={"description": "Shown this once; store it now."})
+
+
+class AccountPatchSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["active", "frozen"]))
+
+
+class DepositSchema(ma.Schema):
+    amount = MinorUnits(minimum=1, maximum=MAX_DEPOSIT_MINOR, required=True)
+    memo = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
+
+
+class TransferSchema(ma.Schema):
+    id = ma.fields.UUID()
+    kind = ma.fields.String(metadata={"enum": ["deposit", "tap"]})
+    debit_account_id = ma.fields.UUID()
+    credit_account_id = ma.fields.UUID()
+    amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    memo = ma.fields.String(allow_none=True)
+    tap_key = ma.fields.UUID(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class ApiKeySchema(ma.Schema):
+    api_key = ma.fields.String(metadata={"description": "Shown this once; the old key is void."})
+
+
+class HistoryItemSchema(ma.Schema):
+    transfer_id = ma.fields.UUID()
+    kind = ma.fields.String(metadata={"enum": ["deposit", "tap"]})
+    direction = ma.fields.String(metadata={"enum": ["credit", "debit"]})
+    amount = ma.fields.Integer(metadata={"description": "Minor units, always positive."})
+    currency = ma.fields.String()
+    counterparty_account_id = ma.fields.UUID()
+    memo = ma.fields.String(allow_none=True)
+    tap_key = ma.fields.UUID(allow_none=True)
+    balance_after = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+
+
+AccountPageSchema = page_schema(AccountSchema, "AccountPageSchema")
+HistoryPageSchema = page_schema(HistoryItemSchema, "HistoryPageSchema")

@@ -1,0 +1,62 @@
+"""The Api and Blueprint classes every resource uses: errors, auth and their documentation."""
+
+from collections.abc import Callable
+from functools import wraps
+
+import marshmallow as ma
+from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint as SmorestBlueprint
+
+from tapbank.auth import authenticate, require_admin
+from tapbank.errors import error_response
+
+BEARER = [{"bearerAuth": []}]
+
+
+class ErrorSchema(ma.Schema):
+    """The contract's error body."""
+
+    code = ma.fields.Integer(required=True, metadata={"example": 404})
+    status = ma.fields.String(required=True, metadata={"example": "Not Found"})
+    error = ma.fields.String(required=True, metadata={"example": "tap_not_found"})
+    message = ma.fields.String(required=True, metadata={"example": "No tap with this key."})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(),
+        metadata={"description": "On a 422: each invalid field with its messages."},
+    )
+    request_id = ma.fields.String(metadata={"description": "On a 5xx: also in the server log."})
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, rendering errors in the contract's shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return error_response(error)
+
+
+class Blueprint(SmorestBlueprint):
+    """A resource blueprint with the two ways a route may be protected."""
+
+    def authenticated(self, view: Callable) -> Callable:
+        """Any valid key: the owner checks are the view's own (404 for what is not theirs)."""
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            authenticate()
+            return view(*args, **kwargs)
+
+        return self.doc(security=BEARER)(wrapper)
+
+    def admin_only(self, view: Callable) -> Callable:
+        """The operator's key only; an account key gets 403."""
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            require_admin()
+            return view(*args, **kwargs)
+
+        return self.doc(security=BEARER)(wrapper)
+

@@ -1,0 +1,72 @@
+"""Fields shared by the resource schemas: money, currency and list arguments."""
+
+import marshmallow as ma
+from flask import current_app
+
+MAX_DEPOSIT_MINOR = 10**12
+
+
+class MinorUnits(ma.fields.Integer):
+    """An amount in minor units: a JSON integer only (no float, string or boolean)."""
+
+    def __init__(self, *, minimum: int = 1, maximum: int | None = None, **kwargs) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        metadata = {"description": "Integer minor units: 1250 is 12.50.", "minimum": minimum}
+        if maximum is not None:
+            metadata["maximum"] = maximum
+        metadata.update(kwargs.pop("metadata", {}))
+        super().__init__(strict=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        maximum = self.maximum or current_app.config["TAPBANK_MAX_TRANSFER_MINOR"]
+        if not self.minimum <= amount <= maximum:
+            raise ma.ValidationError(f"Must be between {self.minimum} and {maximum}.")
+        return amount
+
+
+def transfer_amount(**kwargs) -> MinorUnits:
+    """A tap's amount: 1 to TAPBANK_MAX_TRANSFER_MINOR."""
+    return MinorUnits(
+        minimum=1,
+        metadata={"description": "Integer minor units, 1 to TAPBANK_MAX_TRANSFER_MINOR "
+                  "(default 1000000).", "maximum": 1_000_000, "example": 1250},
+        **kwargs,
+    )
+
+
+class Currency(ma.fields.String):
+    """An ISO 4217 code: three capital letters."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"description": "ISO 4217 code", "example": "USD", "pattern": "^[A-Z]{3}$"}
+        super().__init__(
+            validate=ma.validate.Regexp(r"^[A-Z]{3}$", error="Must be a 3-letter ISO 4217 code."),
+            metadata=metadata,
+            **kwargs,
+        )
+
+
+class ListArgsSchema(ma.Schema):
+    """?limit= and ?cursor= on every list."""
+
+    limit = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(min=1, max=200), metadata={"example": 50}
+    )
+    cursor = ma.fields.String(
+        load_default=None, validate=ma.validate.Length(max=200), metadata={"description":
+        "next_cursor from the previous page."}
+    )
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The list envelope {items, next_cursor} for one kind of item."""
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "next_cursor": ma.fields.String(required=True, allow_none=True),
+        },
+    )

@@ -1,0 +1,92 @@
+"""Taps: each phone PUTs its half; either party reads the outcome."""
+
+import uuid
+
+from flask import current_app
+from flask.views import MethodView
+
+from tapbank.api.base import Blueprint
+from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSchema
+from tapbank.auth import authenticate
+from tapbank.errors import ApiError
+from tapbank.extensions import db
+from tapbank.models import Side
+from tapbank.taps.intake import HalfConflict, HalfSubmission, submit_half
+from tapbank.taps.settlement import settle_tap_inline
+from tapbank.taps.views import TapView, load_tap
+
+blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
+
+CONFLICT_MESSAGE = "This key already has a different {side} half; nothing was changed."
+
+
+def _visible_tap(key: uuid.UUID) -> TapView:
+    principal = authenticate()
+    tap = load_tap(db.session, key)
+    if tap is None or not (principal.is_admin or principal.account_id in tap.parties):
+        raise ApiError(404, "tap_not_found", "No tap with this key for this key holder.")
+    return tap
+
+
+def _put_half(key: uuid.UUID, side: Side, fields: dict):
+    principal = authenticate()
+    if principal.is_admin:
+        raise ApiError(403, "forbidden", "A half is sent by an account's own key, not the operator's.")
+    submission = HalfSubmission(
+        tap_key=key,
+        side=side,
+        account_id=principal.account_id,
+        sender_account_id=fields.get("sender_account_id", principal.account_id),
+        amount=fields["amount"],
+        currency=fields["currency"],
+        device_os=fields["device"]["os"],
+        device_model=fields["device"]["model"],
+        tapped_at=fields["tapped_at"],
+    )
+    try:
+        tap, created = submit_half(db.session, submission)
+        db.session.commit()
+    except HalfConflict:
+        db.session.rollback()
+        raise ApiError(409, "half_conflict", CONFLICT_MESSAGE.format(side=side.value)) from None
+    if created and tap.status == "matched" and current_app.config["TAPBANK_SETTLE_INLINE"]:
+        settle_tap_inline(db.session, key)
+    return load_tap(db.session, key), 201 if created else 200
+
+
+@blp.route("/taps/<uuid:key>/sender")
+class SenderHalf(MethodView):
+    @blp.authenticated
+    @blp.arguments(TapSenderSchema, example={"amount": 1250, "currency": "USD",
+                   "device": {"os": "ios", "model": "iPhone 16"},
+                   "tapped_at": "2026-11-26T12:00:00.120Z"})
+    @blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands.")
+    @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
+    @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")
+    def put(self, fields, key):
+        """Send the payer's half: the authenticated account pays."""
+        return _put_half(key, Side.SENDER, fields)
+
+
+@blp.route("/taps/<uuid:key>/receiver")
+class ReceiverHalf(MethodView):
+    @blp.authenticated
+    @blp.arguments(TapReceiverSchema, example={"sender_account_id":
+                   "5d1e1c4e-8f43-4a57-9d4b-2f8f0f5c1a10", "amount": 1250, "currency": "USD",
+                   "device": {"os": "android", "model": "Pixel 9"},
+                   "tapped_at": "2026-11-26T12:00:00.350Z"})
+    @blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands.")
+    @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
+    @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")
+    def put(self, fields, key):
+        """Send the payee's half: whom it expects to pay it, and how much."""
+        return _put_half(key, Side.RECEIVER, fields)
+
+
+@blp.route("/taps/<uuid:key>")
+class TapByKey(MethodView):
+    @blp.authenticated
+    @blp.response(200, TapSchema)
+    def get(self, key):
+        """Read a tap: either party or the operator."""
+        return _visible_tap(key)

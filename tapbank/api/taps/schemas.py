@@ -1,0 +1,100 @@
+"""What the tap routes take and give."""
+
+import marshmallow as ma
+
+from tapbank.api.fields import Currency, transfer_amount
+
+EXAMPLE_TIME = "2026-11-26T12:00:00.120Z"
+
+
+class DeviceSchema(ma.Schema):
+    os = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=40), metadata={"example": "android"}
+    )
+    model = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"example": "Pixel 9"},
+    )
+
+
+class TapSenderSchema(ma.Schema):
+    """The payer's half: the payer is the authenticated account."""
+
+    amount = transfer_amount(required=True)
+    currency = Currency(required=True)
+    device = ma.fields.Nested(DeviceSchema, required=True)
+    tapped_at = ma.fields.AwareDateTime(
+        required=True,
+        metadata={"description": "The phone's own clock, RFC 3339; kept, never trusted.",
+                  "example": EXAMPLE_TIME},
+    )
+
+
+class TapReceiverSchema(TapSenderSchema):
+    """The payee's half: whom it expects to pay it, and how much."""
+
+    sender_account_id = ma.fields.UUID(
+        required=True, metadata={"example": "5d1e1c4e-8f43-4a57-9d4b-2f8f0f5c1a10"}
+    )
+
+
+class HalfSchema(ma.Schema):
+    account_id = ma.fields.UUID(metadata={"description": "The account that sent this half."})
+    sender_account_id = ma.fields.UUID(
+        metadata={"description": "The payer: the sender itself, or whom the receiver expects."}
+    )
+    amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    device = ma.fields.Nested(DeviceSchema)
+    tapped_at = ma.fields.AwareDateTime()
+    received_at = ma.fields.AwareDateTime(metadata={"description": "The server's clock."})
+    status = ma.fields.String(metadata={"enum": ["pending", "settled", "failed"]})
+
+
+class TapTransferSchema(ma.Schema):
+    id = ma.fields.UUID()
+    sender_account_id = ma.fields.UUID()
+    receiver_account_id = ma.fields.UUID()
+    amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    settled_at = ma.fields.AwareDateTime()
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(
+        metadata={
+            "enum": [
+                "insufficient_funds",
+                "sender_mismatch",
+                "amount_mismatch",
+                "expired",
+                "currency_mismatch",
+                "self_transfer",
+                "account_inactive",
+            ]
+        }
+    )
+    legacy_code = ma.fields.Integer(
+        allow_none=True, metadata={"description": "100, 200, 300 or 400 where one exists."}
+    )
+
+
+class FailureSchema(ma.Schema):
+    reasons = ma.fields.List(ma.fields.Nested(ReasonSchema))
+    message = ma.fields.String()
+    failed_at = ma.fields.AwareDateTime()
+
+
+class TapSchema(ma.Schema):
+    key = ma.fields.UUID()
+    status = ma.fields.String(
+        metadata={
+            "enum": ["awaiting_sender", "awaiting_receiver", "matched", "settled", "failed"]
+        }
+    )
+    sender = ma.fields.Nested(HalfSchema, allow_none=True)
+    receiver = ma.fields.Nested(HalfSchema, allow_none=True)
+    transfer = ma.fields.Nested(TapTransferSchema, allow_none=True)
+    failure = ma.fields.Nested(FailureSchema, allow_none=True)

@@ -1,0 +1,93 @@
+"""Wiring: settings, database, extensions, blueprints, error handlers and commands."""
+
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from tapbank.config import Config, config_from_environment
+from tapbank.embedded_postgres import embedded_database_url, normalise_database_url
+from tapbank.errors import ApiError, register_error_handlers
+from tapbank.extensions import db, migrate
+from tapbank.keys import development_admin_key
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def build_app(config: Config | None = None) -> Flask:
+    """Create and configure the Flask app."""
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    config = config or config_from_environment()
+    config.check()
+    app.config.from_object(config)
+    _choose_database(app)
+    _choose_admin_key(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    _init_api(app)
+    register_error_handlers(app)
+    app.before_request(_tag_request)
+    app.before_request(_require_json_body)
+
+    from tapbank.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _choose_database(app: Flask) -> None:
+    url = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = embedded_database_url(Path(app.instance_path) / "postgres")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+
+
+def _choose_admin_key(app: Flask) -> None:
+    if app.config["TAPBANK_ADMIN_KEY"] or app.config["ENV_NAME"] != "development":
+        return
+    key, _ = development_admin_key(Path(app.instance_path))
+    app.config["TAPBANK_ADMIN_KEY"] = key
+
+
+def _init_api(app: Flask) -> None:
+    from tapbank.api import register_blueprints
+    from tapbank.api.base import Api
+    from tapbank.health import health
+
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+            },
+            "info": {
+                "description": "Two phones tap to pay: each sends its half; tapbank pairs "
+                "them by key and settles the transfer in a double-entry ledger."
+            },
+        },
+    )
+    register_blueprints(Api(app))
+    app.register_blueprint(health)
+    app.register_blueprint(
+        get_swaggerui_blueprint("/api/docs", "/api/openapi.json", config={"app_name": "tapbank"}),
+        url_prefix="/api/docs",
+    )
+
+
+def _tag_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+
+
+def _require_json_body() -> None:
+    """A body that is not JSON is a 400 before any view or schema sees it."""
+    if request.method not in BODY_METHODS or not request.content_length and not request.stream:
+        return
+    raw = request.get_data(cache=True)
+    if not raw:
+        return
+    if not request.is_json or request.get_json(silent=True) is None:
+        raise ApiError(400, "invalid_json", "The request body must be JSON (application/json).")

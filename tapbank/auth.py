@@ -1,0 +1,107 @@
+"""Who is calling: bearer-key authentication, failure records and the per-address limit."""
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, g, request
+from sqlalchemy import func, select
+
+from tapbank.errors import ApiError
+from tapbank.extensions import db
+from tapbank.keys import digests_match, key_digest, key_fingerprint
+from tapbank.models import Account, AuthFailure
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the operator, or one account."""
+
+    account_id: uuid.UUID | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account_id is None
+
+    def may_see(self, account_id: uuid.UUID) -> bool:
+        """The admin sees every account; an account sees only itself."""
+        return self.is_admin or self.account_id == account_id
+
+
+def authenticate() -> Principal:
+    """Authenticate the current request or raise 401/429; remembers the result on g."""
+    if "principal" in g:
+        return g.principal
+    _refuse_if_rate_limited(request.remote_addr or "unknown")
+    presented = _presented_key()
+    principal = _principal_for(presented) if presented else None
+    if principal is None:
+        _record_failure(presented)
+        raise ApiError(
+            401,
+            "unauthorized",
+            "A valid bearer key is required." if presented else "No bearer key was sent.",
+            headers={"WWW-Authenticate": 'Bearer realm="tapbank"'},
+        )
+    g.principal = principal
+    return principal
+
+
+def require_admin() -> Principal:
+    """Authenticate and insist on the operator's key."""
+    principal = authenticate()
+    if not principal.is_admin:
+        raise ApiError(403, "forbidden", "This route is for the operator's key only.")
+    return principal
+
+
+def _presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+def _principal_for(key: str) -> Principal | None:
+    digest = key_digest(key)
+    admin_key = current_app.config["TAPBANK_ADMIN_KEY"]
+    if admin_key and digests_match(digest, key_digest(admin_key)):
+        return Principal(account_id=None)
+    account_id = db.session.execute(
+        select(Account.id).where(Account.api_key_digest == digest)
+    ).scalar_one_or_none()
+    return Principal(account_id=account_id) if account_id else None
+
+
+def _record_failure(presented: str | None) -> None:
+    rule = request.url_rule.rule if request.url_rule else request.path
+    db.session.add(
+        AuthFailure(
+            client_address=(request.remote_addr or "unknown")[:64],
+            method=request.method[:10],
+            route=rule[:300],
+            key_fingerprint=key_fingerprint(presented) if presented else None,
+        )
+    )
+    db.session.commit()
+
+
+def _refuse_if_rate_limited(address: str) -> None:
+    limit = current_app.config["TAPBANK_AUTH_FAILURE_LIMIT"]
+    window = timedelta(seconds=current_app.config["TAPBANK_AUTH_FAILURE_WINDOW_SECONDS"])
+    # The database's clock, so that every API process counts the same window.
+    count, seconds_left = db.session.execute(
+        select(
+            func.count(),
+            func.extract("epoch", func.min(AuthFailure.occurred_at) + window - func.now()),
+        ).where(AuthFailure.client_address == address, AuthFailure.occurred_at > func.now() - window)
+    ).one()
+    if count >= limit:
+        raise ApiError(
+            429,
+            "too_many_failed_authentications",
+            "Too many failed authentications from this address; retry later.",
+            headers={"Retry-After": str(max(1, math.ceil(seconds_left)))},
+        )

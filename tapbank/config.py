@@ -1,0 +1,115 @@
+"""Settings read from the environment, one class per TAPBANK_ENV."""
+
+import os
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from error
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a deployment tapbank can run in."""
+
+
+class Config:
+    """What every environment shares; values come from the environment when set."""
+
+    ENV_NAME = "development"
+    TESTING = False
+
+    MAX_CONTENT_LENGTH = 16 * 1024
+    JSON_SORT_KEYS = False
+
+    API_TITLE = "tapbank"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+    def __init__(self) -> None:
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+        self.TAPBANK_ADMIN_KEY = os.environ.get("TAPBANK_ADMIN_KEY") or None
+        self.TAPBANK_CURRENCY = os.environ.get("TAPBANK_CURRENCY", "USD").upper()
+        self.TAPBANK_MAX_TRANSFER_MINOR = _int_env("TAPBANK_MAX_TRANSFER_MINOR", 1_000_000)
+        self.TAPBANK_TAP_TTL_SECONDS = _int_env("TAPBANK_TAP_TTL_SECONDS", 120)
+        self.TAPBANK_RECONCILE_INTERVAL_MS = _int_env("TAPBANK_RECONCILE_INTERVAL_MS", 500)
+        self.TAPBANK_RECONCILE_BATCH = _int_env("TAPBANK_RECONCILE_BATCH", 1000)
+        self.TAPBANK_SETTLE_INLINE = os.environ.get("TAPBANK_SETTLE_INLINE", "1") != "0"
+        self.TAPBANK_SCHEDULER = os.environ.get("TAPBANK_SCHEDULER", self.DEFAULT_SCHEDULER)
+        self.TAPBANK_AUTH_FAILURE_LIMIT = 20
+        self.TAPBANK_AUTH_FAILURE_WINDOW_SECONDS = 60
+        self.TAPBANK_WORKER_STALE_SECONDS = _int_env("TAPBANK_WORKER_STALE_SECONDS", 15)
+
+    DEFAULT_SCHEDULER = "embedded"
+
+    def check(self) -> None:
+        """Refuse settings this environment cannot run with."""
+        if self.TAPBANK_SCHEDULER not in ("embedded", "off"):
+            raise ConfigurationError("TAPBANK_SCHEDULER must be 'embedded' or 'off'")
+        if self.TAPBANK_MAX_TRANSFER_MINOR < 1:
+            raise ConfigurationError("TAPBANK_MAX_TRANSFER_MINOR must be at least 1")
+        if self.TAPBANK_RECONCILE_BATCH < 1 or self.TAPBANK_RECONCILE_INTERVAL_MS < 1:
+            raise ConfigurationError("the reconcile batch and interval must be positive")
+
+
+class DevelopmentConfig(Config):
+    """Local work: an embedded PostgreSQL and an admin key made on first run."""
+
+
+class TestingConfig(Config):
+    """The test suite: the database comes from the test fixtures, jobs never run by themselves."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    DEFAULT_SCHEDULER = "off"
+
+
+class ProductionConfig(Config):
+    """A real deployment: every secret from the environment, jobs only in workers."""
+
+    ENV_NAME = "production"
+    DEFAULT_SCHEDULER = "off"
+
+    def check(self) -> None:
+        """Production needs its database and admin key given, and never runs jobs in the API."""
+        missing = [
+            name
+            for name, value in (
+                ("DATABASE_URL", self.SQLALCHEMY_DATABASE_URI),
+                ("TAPBANK_ADMIN_KEY", self.TAPBANK_ADMIN_KEY),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"TAPBANK_ENV=production refuses to start without {' and '.join(missing)}"
+            )
+        self.TAPBANK_SCHEDULER = "off"
+        super().check()
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> Config:
+    """Build the settings named by TAPBANK_ENV."""
+    env_name = os.environ.get("TAPBANK_ENV", "development")
+    try:
+        config_class = CONFIGS[env_name]
+    except KeyError as error:
+        raise ConfigurationError(
+            f"TAPBANK_ENV must be one of {', '.join(CONFIGS)}, not {env_name!r}"
+        ) from error
+    return config_class()

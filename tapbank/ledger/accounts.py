@@ -1,0 +1,72 @@
+"""Opening accounts, deposits, keys and freezing: the account rules, free of HTTP."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from tapbank.keys import key_digest, new_account_key
+from tapbank.ledger.postings import Posting, post_transfer
+from tapbank.models import Account, AccountStatus, AccountType, Transfer, TransferKind
+from tapbank.models.accounts import FUNDING_ACCOUNT_ID
+
+
+def open_account(
+    session: Session,
+    *,
+    owner_name: str,
+    account_type: AccountType,
+    bank_name: str,
+    currency: str,
+    opening_deposit: int = 0,
+) -> tuple[Account, str]:
+    """Open an account with a fresh key and an optional opening deposit. Returns (account, key)."""
+    key = new_account_key()
+    account = Account(
+        id=uuid.uuid4(),
+        owner_name=owner_name,
+        account_type=account_type,
+        bank_name=bank_name,
+        currency=currency,
+        balance=0,
+        status=AccountStatus.ACTIVE,
+        api_key_digest=key_digest(key),
+    )
+    session.add(account)
+    session.flush()
+    if opening_deposit:
+        deposit(session, account, opening_deposit, memo="Opening deposit")
+    session.refresh(account)
+    return account, key
+
+
+def deposit(session: Session, account: Account, amount: int, memo: str | None = None) -> Transfer:
+    """Move money from the bank's funding account into a customer account, in its currency."""
+    return post_transfer(
+        session,
+        Posting(
+            debit_account_id=FUNDING_ACCOUNT_ID,
+            credit_account_id=account.id,
+            amount=amount,
+            currency=account.currency,
+            kind=TransferKind.DEPOSIT,
+            memo=memo,
+        ),
+    )
+
+
+def rotate_key(session: Session, account: Account) -> str:
+    """Give the account a new key; the old one stops working when this commits."""
+    key = new_account_key()
+    account.api_key_digest = key_digest(key)
+    account.updated_at = datetime.now(UTC)
+    session.flush()
+    return key
+
+
+def set_status(session: Session, account: Account, status: AccountStatus) -> Account:
+    """Freeze or unfreeze an account."""
+    account.status = status
+    account.updated_at = datetime.now(UTC)
+    session.flush()
+    return account

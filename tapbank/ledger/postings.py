@@ -1,0 +1,65 @@
+"""Posting transfers: two entries that sum to zero, each with the balance it leaves."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tapbank.models import Account, AccountType, Entry, Transfer, TransferKind
+
+
+class InsufficientFunds(Exception):
+    """The debited customer account does not hold the amount."""
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One transfer to write: who pays whom how much."""
+
+    debit_account_id: uuid.UUID
+    credit_account_id: uuid.UUID
+    amount: int
+    currency: str
+    kind: TransferKind
+    memo: str | None = None
+    tap_key: uuid.UUID | None = None
+
+
+def lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    """Lock accounts in id order, the one order every writer uses, so writers never deadlock."""
+    rows = session.scalars(
+        select(Account).where(Account.id.in_(account_ids)).order_by(Account.id).with_for_update()
+    ).all()
+    return {account.id: account for account in rows}
+
+
+def post_transfer(session: Session, posting: Posting) -> Transfer:
+    """Write one transfer with its two entries and move the balances; flushes, never commits."""
+    accounts = lock_accounts(session, {posting.debit_account_id, posting.credit_account_id})
+    debit, credit = accounts[posting.debit_account_id], accounts[posting.credit_account_id]
+    if debit.account_type != AccountType.FUNDING and debit.balance < posting.amount:
+        raise InsufficientFunds()
+    transfer = Transfer(
+        id=uuid.uuid4(),
+        kind=posting.kind,
+        tap_key=posting.tap_key,
+        debit_account_id=debit.id,
+        credit_account_id=credit.id,
+        amount=posting.amount,
+        currency=posting.currency,
+        memo=posting.memo,
+    )
+    debit.balance -= posting.amount
+    credit.balance += posting.amount
+    session.add(transfer)
+    session.add_all(
+        [
+            Entry(transfer=transfer, account_id=debit.id, amount=-posting.amount,
+                  balance_after=debit.balance),
+            Entry(transfer=transfer, account_id=credit.id, amount=posting.amount,
+                  balance_after=credit.balance),
+        ]
+    )
+    session.flush()
+    return transfer

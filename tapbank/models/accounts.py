@@ -1,0 +1,51 @@
+"""Customer accounts and the bank's funding account."""
+
+import enum
+import uuid
+
+from sqlalchemy import CheckConstraint, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tapbank.extensions import db
+from tapbank.models.types import CreatedAt, MinorUnits, Timestamp, UUIDKey, db_enum
+
+# The bank's own account: deposits are transfers from it, so its balance goes negative.
+FUNDING_ACCOUNT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+
+class AccountType(enum.StrEnum):
+    CHECKING = "checking"
+    SAVINGS = "savings"
+    FUNDING = "funding"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(
+            "account_type = 'funding' OR balance >= 0", name="customer_balance_not_negative"
+        ),
+    )
+
+    id: Mapped[UUIDKey]
+    account_number: Mapped[str] = mapped_column(
+        String(20),
+        unique=True,
+        server_default=text("lpad(nextval('account_number_seq')::text, 10, '0')"),
+    )
+    owner_name: Mapped[str] = mapped_column(String(200))
+    account_type: Mapped[AccountType] = mapped_column(db_enum(AccountType, "account_type"))
+    bank_name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[MinorUnits] = mapped_column(default=0)
+    status: Mapped[AccountStatus] = mapped_column(
+        db_enum(AccountStatus, "account_status"), default=AccountStatus.ACTIVE
+    )
+    api_key_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[Timestamp | None]

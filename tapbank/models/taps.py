@@ -1,0 +1,107 @@
+"""Taps: the pair record, the two halves the phones sent, and why a tap failed."""
+
+import enum
+import uuid
+
+from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tapbank.extensions import db
+from tapbank.models.types import CreatedAt, MinorUnits, SerialKey, Timestamp, UUIDKey, db_enum
+
+
+class TapStatus(enum.StrEnum):
+    AWAITING_SENDER = "awaiting_sender"
+    AWAITING_RECEIVER = "awaiting_receiver"
+    MATCHED = "matched"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+class Side(enum.StrEnum):
+    SENDER = "sender"
+    RECEIVER = "receiver"
+
+
+class HalfStatus(enum.StrEnum):
+    PENDING = "pending"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+class Failure(db.Model):
+    """Why a tap did not settle: every reason that applied."""
+
+    __tablename__ = "failures"
+
+    id: Mapped[UUIDKey]
+    tap_key: Mapped[uuid.UUID] = mapped_column(unique=True)
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    message: Mapped[str] = mapped_column(String(500))
+    failed_at: Mapped[CreatedAt]
+
+
+class Tap(db.Model):
+    """One key's pairing state; the row reconcilers lock to take a pair."""
+
+    __tablename__ = "taps"
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'settled') = (transfer_id IS NOT NULL)", name="settled_iff_transfer"
+        ),
+        CheckConstraint("(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"),
+        Index(
+            "ix_taps_matched_at_pending",
+            "matched_at",
+            postgresql_where="status = 'matched'",
+        ),
+        Index(
+            "ix_taps_created_at_awaiting",
+            "created_at",
+            postgresql_where="status IN ('awaiting_sender', 'awaiting_receiver')",
+        ),
+    )
+
+    key: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    status: Mapped[TapStatus] = mapped_column(db_enum(TapStatus, "tap_status"))
+    created_at: Mapped[CreatedAt]
+    matched_at: Mapped[Timestamp | None]
+    ended_at: Mapped[Timestamp | None]
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    failure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("failures.id"), unique=True)
+
+
+class Half(db.Model):
+    """What one phone sent for a tap, exactly as received, and how it ended."""
+
+    __tablename__ = "halves"
+    __table_args__ = (
+        UniqueConstraint("tap_key", "side", name="uq_halves_tap_key_side"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "(status = 'settled') = (transfer_id IS NOT NULL)", name="settled_iff_transfer"
+        ),
+        CheckConstraint("(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"),
+        CheckConstraint(
+            "side = 'receiver' OR sender_account_id = account_id", name="sender_is_the_payer"
+        ),
+        Index("ix_halves_account_id_received_at", "account_id", "received_at"),
+    )
+
+    id: Mapped[SerialKey]
+    tap_key: Mapped[uuid.UUID] = mapped_column(ForeignKey("taps.key"))
+    side: Mapped[Side] = mapped_column(db_enum(Side, "tap_side"))
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
+    # The payer: the sender's own account, or whom the receiver expects to pay it.
+    sender_account_id: Mapped[uuid.UUID]
+    amount: Mapped[MinorUnits]
+    currency: Mapped[str] = mapped_column(String(3))
+    device_os: Mapped[str] = mapped_column(String(40))
+    device_model: Mapped[str | None] = mapped_column(String(100))
+    tapped_at: Mapped[Timestamp]
+    received_at: Mapped[CreatedAt]
+    status: Mapped[HalfStatus] = mapped_column(
+        db_enum(HalfStatus, "half_status"), default=HalfStatus.PENDING
+    )
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transfers.id"))
+    failure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("failures.id"))

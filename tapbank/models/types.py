@@ -1,0 +1,24 @@
+"""Column helpers shared by the models."""
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from sqlalchemy import BigInteger, DateTime, Enum, func
+from sqlalchemy.orm import mapped_column
+
+MinorUnits = Annotated[int, mapped_column(BigInteger)]
+UUIDKey = Annotated[uuid.UUID, mapped_column(primary_key=True, default=uuid.uuid4)]
+SerialKey = Annotated[int, mapped_column(BigInteger, primary_key=True, autoincrement=True)]
+CreatedAt = Annotated[
+    datetime, mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+]
+Timestamp = Annotated[datetime, mapped_column(DateTime(timezone=True))]
+
+
+def db_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum type that stores the members' values, not their names."""
+    return Enum(
+        enum_class, name=name, values_callable=lambda members: [m.value for m in members]
+    )

@@ -1,0 +1,75 @@
+"""Keyset pagination with opaque cursors, newest first."""
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
+
+from tapbank.errors import ApiError
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def encode_cursor(values: list[str]) -> str:
+    """Wrap the last row's sort key as an opaque string."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str]:
+    """Unwrap a cursor made by encode_cursor, or answer 422 naming the field."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except ValueError as error:
+        raise _bad_cursor() from error
+    if not isinstance(values, list) or len(values) != size:
+        raise _bad_cursor()
+    return [str(value) for value in values]
+
+
+def _bad_cursor() -> ApiError:
+    return ApiError(
+        422,
+        "validation_failed",
+        "Invalid fields: cursor.",
+        errors={"cursor": ["Not a cursor this API gave out."]},
+    )
+
+
+def paginate(
+    session: Session,
+    query: Select,
+    sort_columns: list,
+    cursor: str | None,
+    limit: int,
+    parse: list[Callable[[str], Any]],
+    key_of: Callable[[Any], list[Any]],
+) -> Page:
+    """Run query newest first, after cursor, returning at most limit rows and the next cursor.
+
+    sort_columns must identify a row uniquely; parse turns each cursor string back into its
+    column's type and key_of reads a row's values of those columns.
+    """
+    if cursor:
+        raw = decode_cursor(cursor, len(sort_columns))
+        try:
+            after = [convert(value) for convert, value in zip(parse, raw, strict=True)]
+        except ValueError as error:
+            raise _bad_cursor() from error
+        query = query.where(tuple_(*sort_columns) < tuple_(*after))
+    query = query.order_by(*(column.desc() for column in sort_columns)).limit(limit + 1)
+    rows = list(session.execute(query).all())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more:
+        next_cursor = encode_cursor([str(value) for value in key_of(rows[-1])])
+    return Page(items=rows, next_cursor=next_cursor)

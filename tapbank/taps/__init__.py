@@ -1,0 +1,1 @@
+"""Taps: taking in halves, pairing them, and settling or failing the pairs."""

@@ -1,0 +1,78 @@
+"""Taking in one half of a tap: idempotent, durable once committed, pairing by key."""
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from tapbank.models import Half, HalfStatus, Side, Tap, TapStatus
+
+AWAITING_OTHER = {Side.SENDER: TapStatus.AWAITING_RECEIVER, Side.RECEIVER: TapStatus.AWAITING_SENDER}
+
+
+class HalfConflict(Exception):
+    """This key already has a different half on this side."""
+
+
+@dataclass(frozen=True)
+class HalfSubmission:
+    """One phone's half exactly as sent, with the account that sent it."""
+
+    tap_key: uuid.UUID
+    side: Side
+    account_id: uuid.UUID
+    sender_account_id: uuid.UUID
+    amount: int
+    currency: str
+    device_os: str
+    device_model: str | None
+    tapped_at: datetime
+
+
+def submit_half(session: Session, submission: HalfSubmission) -> tuple[Tap, bool]:
+    """Record a half, or recognise its replay. Returns (tap, created); flushes, never commits.
+
+    The tap row is locked first, so two halves of one key, or two copies of one half, are taken
+    one after the other and the second always sees the first.
+    """
+    session.execute(
+        insert(Tap)
+        .values(key=submission.tap_key, status=AWAITING_OTHER[submission.side])
+        .on_conflict_do_nothing(index_elements=[Tap.key])
+    )
+    tap = session.scalars(
+        select(Tap)
+        .where(Tap.key == submission.tap_key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    existing = session.scalars(
+        select(Half).where(Half.tap_key == tap.key, Half.side == submission.side)
+    ).one_or_none()
+    if existing is not None:
+        if _same_half(existing, submission):
+            return tap, False
+        raise HalfConflict()
+
+    half = Half(**{f.name: getattr(submission, f.name) for f in fields(submission)})
+    other = session.scalars(
+        select(Half).where(Half.tap_key == tap.key, Half.side != submission.side)
+    ).one_or_none()
+    if tap.status == TapStatus.FAILED:
+        # The partner already expired alone: this half ends with the tap's failure.
+        half.status, half.failure_id = HalfStatus.FAILED, tap.failure_id
+    elif other is not None:
+        tap.status = TapStatus.MATCHED
+        tap.matched_at = func.now()
+    session.add(half)
+    session.flush()
+    return tap, True
+
+
+def _same_half(existing: Half, submission: HalfSubmission) -> bool:
+    return all(
+        getattr(existing, f.name) == getattr(submission, f.name) for f in fields(submission)
+    )

@@ -1,0 +1,146 @@
+"""Settling matched pairs in batches: one function for the inline attempt and the workers.
+
+A batch takes matched taps with FOR UPDATE SKIP LOCKED (another worker's pairs are skipped,
+never waited on), locks their accounts in id order, applies the rules to each pair in arrival
+order against the balances the earlier pairs left, and writes every outcome in a handful of
+set-based statements. The caller commits; until then nothing of the batch is visible.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from tapbank.ledger import bulk
+from tapbank.models import Account, AccountStatus, Half, Side, Tap, TapStatus
+from tapbank.taps.reasons import failure_message
+from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    """What one batch did."""
+
+    settled: int = 0
+    failed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def taken(self) -> int:
+        return self.settled + self.failed
+
+
+def settle_batch(
+    session: Session, *, limit: int, ttl: timedelta, keys: list[uuid.UUID] | None = None
+) -> BatchResult:
+    """Settle or fail up to limit matched pairs (only those in keys, when given); flushes."""
+    pairs = _take_matched_pairs(session, limit, keys)
+    if not pairs:
+        return BatchResult()
+    accounts = _lock_accounts(session, {p.payer_id for p in pairs} | {p.payee_id for p in pairs})
+    balances = {account_id: account.balance for account_id, account in accounts.items()}
+    states = {
+        account_id: AccountState(account.currency, account.status == AccountStatus.ACTIVE)
+        for account_id, account in accounts.items()
+    }
+    now = datetime.now(UTC)
+    outcomes = bulk.Outcomes()
+    result = BatchResult()
+    for pair in pairs:
+        reasons = reasons_against(
+            pair, states[pair.payer_id], states[pair.payee_id], balances[pair.payer_id], ttl
+        )
+        if reasons:
+            outcomes.fail(pair.tap_key, [r.value for r in reasons], failure_message(reasons), now)
+            result.failed += 1
+            for reason in reasons:
+                result.reasons[reason.value] = result.reasons.get(reason.value, 0) + 1
+            continue
+        balances[pair.payer_id] -= pair.sender_amount
+        balances[pair.payee_id] += pair.sender_amount
+        outcomes.settle(
+            bulk.Movement(
+                tap_key=pair.tap_key,
+                payer_id=pair.payer_id,
+                payee_id=pair.payee_id,
+                amount=pair.sender_amount,
+                currency=pair.sender_currency,
+                payer_balance_after=balances[pair.payer_id],
+                payee_balance_after=balances[pair.payee_id],
+            ),
+            now,
+        )
+        result.settled += 1
+    bulk.write_outcomes(session, outcomes, balances)
+    return result
+
+
+def settle_tap_inline(session: Session, key: uuid.UUID) -> None:
+    """Try to settle one just-matched tap before answering; the workers retry if this cannot."""
+    try:
+        settle_batch(session, limit=1, ttl=_ttl(), keys=[key])
+        session.commit()
+    except DBAPIError:
+        session.rollback()
+        log.warning("inline settlement deferred to the reconciler", exc_info=True)
+
+
+def _ttl() -> timedelta:
+    return timedelta(seconds=current_app.config["TAPBANK_TAP_TTL_SECONDS"])
+
+
+def _take_matched_pairs(
+    session: Session, limit: int, keys: list[uuid.UUID] | None
+) -> list[PairedHalves]:
+    taken = (
+        select(Tap.key)
+        .where(Tap.status == TapStatus.MATCHED)
+        .order_by(Tap.matched_at, Tap.key)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if keys is not None:
+        taken = taken.where(Tap.key.in_(keys))
+    tap_keys = session.scalars(taken).all()
+    if not tap_keys:
+        return []
+    halves: dict[uuid.UUID, dict[Side, Half]] = {}
+    for half in session.scalars(select(Half).where(Half.tap_key.in_(tap_keys))):
+        halves.setdefault(half.tap_key, {})[half.side] = half
+    # tap_keys come in arrival order: matched_at is when the second half reached the server.
+    return [_paired(halves[key]) for key in tap_keys]
+
+
+def _paired(halves: dict[Side, Half]) -> PairedHalves:
+    sender, receiver = halves[Side.SENDER], halves[Side.RECEIVER]
+    return PairedHalves(
+        tap_key=sender.tap_key,
+        payer_id=sender.account_id,
+        payee_id=receiver.account_id,
+        expected_payer_id=receiver.sender_account_id,
+        sender_amount=sender.amount,
+        receiver_amount=receiver.amount,
+        sender_currency=sender.currency,
+        receiver_currency=receiver.currency,
+        sender_received_at=sender.received_at,
+        receiver_received_at=receiver.received_at,
+    )
+
+
+def _lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    rows = session.scalars(
+        select(Account)
+        .where(Account.id.in_(account_ids))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {account.id: account for account in rows}
+

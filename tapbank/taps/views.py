@@ -1,0 +1,83 @@
+"""Reading a tap back in the contract's shape, for its parties and the operator."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tapbank.models import Failure, Half, Side, Tap, Transfer
+from tapbank.taps.reasons import describe_reasons
+
+
+@dataclass(frozen=True)
+class TapView:
+    """A tap with its halves and outcome, ready to serialise."""
+
+    key: uuid.UUID
+    status: str
+    sender: dict | None
+    receiver: dict | None
+    transfer: dict | None
+    failure: dict | None
+    parties: frozenset[uuid.UUID]
+
+
+def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
+    """The tap with this key, or None if it was never seen."""
+    tap = session.get(Tap, key)
+    if tap is None:
+        return None
+    halves = {
+        half.side: half for half in session.scalars(select(Half).where(Half.tap_key == key))
+    }
+    transfer = session.get(Transfer, tap.transfer_id) if tap.transfer_id else None
+    failure = session.get(Failure, tap.failure_id) if tap.failure_id else None
+    return TapView(
+        key=tap.key,
+        status=tap.status.value,
+        sender=_half(halves.get(Side.SENDER)),
+        receiver=_half(halves.get(Side.RECEIVER)),
+        transfer=_transfer(transfer),
+        failure=describe_failure(failure),
+        parties=frozenset(half.account_id for half in halves.values()),
+    )
+
+
+def _half(half: Half | None) -> dict | None:
+    if half is None:
+        return None
+    return {
+        "account_id": half.account_id,
+        "sender_account_id": half.sender_account_id,
+        "amount": half.amount,
+        "currency": half.currency,
+        "device": {"os": half.device_os, "model": half.device_model},
+        "tapped_at": half.tapped_at,
+        "received_at": half.received_at,
+        "status": half.status.value,
+    }
+
+
+def _transfer(transfer: Transfer | None) -> dict | None:
+    if transfer is None:
+        return None
+    return {
+        "id": transfer.id,
+        "sender_account_id": transfer.debit_account_id,
+        "receiver_account_id": transfer.credit_account_id,
+        "amount": transfer.amount,
+        "currency": transfer.currency,
+        "settled_at": transfer.created_at,
+    }
+
+
+def describe_failure(failure: Failure | None) -> dict | None:
+    """A failure as the contract shows it: reasons with their legacy codes, message, time."""
+    if failure is None:
+        return None
+    return {
+        "reasons": describe_reasons(failure.reasons),
+        "message": failure.message,
+        "failed_at": failure.failed_at,
+    }

@@ -1,0 +1,3 @@
+from tapbank import create_app
+
+app = create_app()
