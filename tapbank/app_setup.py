@@ -78,6 +78,7 @@ def _init_api(app: Flask) -> None:
 
 
 def _tag_request() -> None:
+    g.pop("principal", None)  # g outlives a request when a caller holds an app context open
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
 

@@ -1,0 +1,87 @@
+"""Fixtures: the app on a real PostgreSQL database built by the migrations, clients, factories."""
+
+import os
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from tapbank import create_app
+from tapbank.config import TestingConfig
+from tapbank.extensions import db
+from tapbank.models.accounts import FUNDING_ACCOUNT_ID
+from tests import database
+from tests.factories import Factory
+
+ADMIN_KEY = "tbadmin_test-admin-key-for-the-suite-only-0123456789"
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A fresh database for this test run, dropped at the end."""
+    url = database.create_database(database.server_url())
+    os.environ["TAPBANK_TEST_CURRENT_DATABASE_URL"] = url
+    yield url
+    database.drop_database(url)
+
+
+def make_config(database_url: str, **overrides) -> TestingConfig:
+    """Testing settings on the test database, with any setting overridden."""
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = database_url
+    config.TAPBANK_ADMIN_KEY = ADMIN_KEY
+    for name, value in overrides.items():
+        setattr(config, name, value)
+    return config
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_url):
+    """The app, once per run, with the schema built by the real migrations."""
+    app = create_app(make_config(database_url))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(migrated_app):
+    """The app with empty tables (but the funding account) before and after each test."""
+    with migrated_app.app_context():
+        clear_tables()
+        yield migrated_app
+        db.session.remove()
+        clear_tables()
+
+
+def clear_tables() -> None:
+    """Empty every table and restore the funding account to zero."""
+    db.session.execute(text(f"TRUNCATE {', '.join(database.TABLES)} CASCADE"))
+    db.session.execute(
+        text(
+            "INSERT INTO accounts (id, owner_name, account_type, bank_name, currency, balance, "
+            "status) VALUES (:id, 'tapbank funding', 'funding', 'tapbank', 'USD', 0, 'active')"
+        ),
+        {"id": FUNDING_ACCOUNT_ID},
+    )
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin_headers():
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+@pytest.fixture
+def factory(app, client, admin_headers):
+    return Factory(app, client, admin_headers)
