@@ -60,9 +60,7 @@ def _init_api(app: Flask) -> None:
     app.config.setdefault(
         "API_SPEC_OPTIONS",
         {
-            "components": {
-                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "info": {
                 "description": "Two phones tap to pay: each sends its half; tapbank pairs "
                 "them by key and settles the transfer in a double-entry ledger."
@@ -80,7 +78,9 @@ def _init_api(app: Flask) -> None:
 def _tag_request() -> None:
     g.pop("principal", None)  # g outlives a request when a caller holds an app context open
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    g.request_id = (
+        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    )
 
 
 def _require_json_body() -> None:

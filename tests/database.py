@@ -12,8 +12,17 @@ from tapbank.embedded_postgres import embedded_database_url, normalise_database_
 ROOT = Path(__file__).resolve().parent.parent
 
 # Every table a test may write, emptied between tests (the funding account is restored).
-TABLES = ["job_runs", "workers", "halves", "taps", "entries", "transfers", "failures",
-          "auth_failures", "accounts"]
+TABLES = [
+    "job_runs",
+    "workers",
+    "halves",
+    "taps",
+    "entries",
+    "transfers",
+    "failures",
+    "auth_failures",
+    "accounts",
+]
 
 
 def server_url() -> str:

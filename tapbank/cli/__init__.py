@@ -6,5 +6,7 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     """Add every command group to app.cli."""
     from tapbank.cli.accounts import accounts_cli
+    from tapbank.cli.operations import ledger_cli, reconcile_command, scheduler_cli
 
-    app.cli.add_command(accounts_cli)
+    for command in (accounts_cli, ledger_cli, reconcile_command, scheduler_cli):
+        app.cli.add_command(command)

@@ -17,8 +17,13 @@ accounts_cli = AppGroup("accounts", help="Open accounts, deposit into them, list
 
 @accounts_cli.command("create")
 @click.option("--owner", required=True, help="The account holder's name.")
-@click.option("--type", "account_type", type=click.Choice(["checking", "savings"]),
-              default="checking", show_default=True)
+@click.option(
+    "--type",
+    "account_type",
+    type=click.Choice(["checking", "savings"]),
+    default="checking",
+    show_default=True,
+)
 @click.option("--bank", default="tapbank", show_default=True, help="The bank's name.")
 @click.option("--currency", default=None, help="ISO 4217 code; default TAPBANK_CURRENCY.")
 @click.option("--deposit", "opening", default="0", help="Opening deposit in major units: 12.50.")
@@ -67,9 +72,9 @@ def deposit(account_id: uuid.UUID, amount: str, memo: str | None):
 def list_accounts():
     """List customer accounts with their balances."""
     rows = db.session.scalars(
-        select(Account).where(Account.account_type != AccountType.FUNDING).order_by(
-            Account.created_at
-        )
+        select(Account)
+        .where(Account.account_type != AccountType.FUNDING)
+        .order_by(Account.created_at)
     ).all()
     for account in rows:
         click.echo(

@@ -5,8 +5,20 @@ from decimal import Decimal, InvalidOperation
 import click
 
 # ISO 4217 currencies whose minor unit is not the usual hundredth.
-MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3,
-                "OMR": 3, "TND": 3, "LYD": 3, "IQD": 3}
+MINOR_DIGITS = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "LYD": 3,
+    "IQD": 3,
+}
 
 
 def minor_digits(currency: str) -> int:

@@ -2,7 +2,6 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import ARRAY, BigInteger, Uuid, bindparam, insert, text
 from sqlalchemy.orm import Session
@@ -38,7 +37,7 @@ class Outcomes:
     failed_keys: list[uuid.UUID] = field(default_factory=list)
     failure_ids: list[uuid.UUID] = field(default_factory=list)
 
-    def settle(self, movement: Movement, at: datetime) -> None:
+    def settle(self, movement: Movement) -> None:
         transfer_id = uuid.uuid4()
         self.transfers.append(
             {
@@ -50,25 +49,29 @@ class Outcomes:
                 "amount": movement.amount,
                 "currency": movement.currency,
                 "memo": None,
-                "created_at": at,
             }
         )
         self.entries += [
-            {"transfer_id": transfer_id, "account_id": movement.payer_id,
-             "amount": -movement.amount, "balance_after": movement.payer_balance_after,
-             "created_at": at},
-            {"transfer_id": transfer_id, "account_id": movement.payee_id,
-             "amount": movement.amount, "balance_after": movement.payee_balance_after,
-             "created_at": at},
+            {
+                "transfer_id": transfer_id,
+                "account_id": movement.payer_id,
+                "amount": -movement.amount,
+                "balance_after": movement.payer_balance_after,
+            },
+            {
+                "transfer_id": transfer_id,
+                "account_id": movement.payee_id,
+                "amount": movement.amount,
+                "balance_after": movement.payee_balance_after,
+            },
         ]
         self.settled_keys.append(movement.tap_key)
         self.settled_transfer_ids.append(transfer_id)
 
-    def fail(self, tap_key: uuid.UUID, reasons: list[str], message: str, at: datetime) -> None:
+    def fail(self, tap_key: uuid.UUID, reasons: list[str], message: str) -> None:
         failure_id = uuid.uuid4()
         self.failures.append(
-            {"id": failure_id, "tap_key": tap_key, "reasons": reasons, "message": message,
-             "failed_at": at}
+            {"id": failure_id, "tap_key": tap_key, "reasons": reasons, "message": message}
         )
         self.failed_keys.append(tap_key)
         self.failure_ids.append(failure_id)
@@ -79,15 +82,22 @@ class ConcurrentChange(RuntimeError):
 
 
 def write_outcomes(session: Session, outcomes: Outcomes, balances: dict[uuid.UUID, int]) -> None:
-    """Insert transfers, entries and failures, set balances, and end the taps and halves."""
+    """Insert transfers, entries and failures, set balances, and end the matched taps."""
     if outcomes.transfers:
         session.execute(insert(Transfer), outcomes.transfers)
         session.execute(insert(Entry), outcomes.entries)
         _set_balances(session, balances)
     if outcomes.failures:
         session.execute(insert(Failure), outcomes.failures)
-    _end_taps(session, outcomes.settled_keys, outcomes.settled_transfer_ids, "settled", "transfer_id")
-    _end_taps(session, outcomes.failed_keys, outcomes.failure_ids, "failed", "failure_id")
+    end_taps(session, outcomes.settled_keys, outcomes.settled_transfer_ids, settled=True)
+    end_taps(session, outcomes.failed_keys, outcomes.failure_ids, settled=False)
+
+
+def write_expiries(session: Session, outcomes: Outcomes) -> None:
+    """Insert the failures of lone halves and end their taps."""
+    if outcomes.failures:
+        session.execute(insert(Failure), outcomes.failures)
+        end_taps(session, outcomes.failed_keys, outcomes.failure_ids, settled=False, lone=True)
 
 
 def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:
@@ -96,26 +106,41 @@ def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:
             "UPDATE accounts SET balance = moved.balance "
             "FROM unnest(:ids, :balances) AS moved(id, balance) "
             "WHERE accounts.id = moved.id AND accounts.balance IS DISTINCT FROM moved.balance"
-        ).bindparams(
-            bindparam("ids", type_=UUID_ARRAY), bindparam("balances", type_=BIGINT_ARRAY)
-        ),
+        ).bindparams(bindparam("ids", type_=UUID_ARRAY), bindparam("balances", type_=BIGINT_ARRAY)),
         {"ids": list(balances), "balances": list(balances.values())},
     )
 
 
-def _end_taps(
-    session: Session, keys: list[uuid.UUID], outcome_ids: list[uuid.UUID], status: str, column: str
+def end_taps(
+    session: Session,
+    keys: list[uuid.UUID],
+    outcome_ids: list[uuid.UUID],
+    *,
+    settled: bool,
+    lone: bool = False,
 ) -> None:
-    """Mark taps and their halves ended, re-checking in SQL that each was still pending."""
+    """Mark taps and their halves ended, re-checking in SQL the state each was taken in.
+
+    A matched tap has two pending halves; a lone one (awaiting its partner) has one. Any other
+    count means a row changed under the batch, which then rolls back whole.
+    """
     if not keys:
         return
-    params = {"keys": keys, "outcome_ids": outcome_ids, "status": status}
+    column = "transfer_id" if settled else "failure_id"
+    taken_in = (
+        "status IN ('awaiting_sender', 'awaiting_receiver')" if lone else "status = 'matched'"
+    )
+    params = {
+        "keys": keys,
+        "outcome_ids": outcome_ids,
+        "status": "settled" if settled else "failed",
+    }
     arrays = [bindparam("keys", type_=UUID_ARRAY), bindparam("outcome_ids", type_=UUID_ARRAY)]
     taps = session.execute(
         text(
             f"UPDATE taps SET status = CAST(:status AS tap_status), {column} = ended.outcome_id, "
             "ended_at = now() FROM unnest(:keys, :outcome_ids) AS ended(key, outcome_id) "
-            "WHERE taps.key = ended.key AND taps.status = 'matched'"
+            f"WHERE taps.key = ended.key AND taps.{taken_in}"
         ).bindparams(*arrays),
         params,
     )
@@ -127,6 +152,9 @@ def _end_taps(
         ).bindparams(*arrays),
         params,
     )
-    if taps.rowcount != len(keys) or halves.rowcount != 2 * len(keys):
-        raise ConcurrentChange(f"expected {len(keys)} matched taps, ended {taps.rowcount}")
-
+    halves_each = 1 if lone else 2
+    if taps.rowcount != len(keys) or halves.rowcount != halves_each * len(keys):
+        raise ConcurrentChange(
+            f"expected {len(keys)} taps with {halves_each} pending halves each; "
+            f"ended {taps.rowcount} taps and {halves.rowcount} halves"
+        )

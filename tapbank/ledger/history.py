@@ -25,7 +25,9 @@ def list_accounts(session: Session, cursor: str | None, limit: int) -> Page:
     return Page(items=[row[0] for row in page.items], next_cursor=page.next_cursor)
 
 
-def account_history(session: Session, account_id: uuid.UUID, cursor: str | None, limit: int) -> Page:
+def account_history(
+    session: Session, account_id: uuid.UUID, cursor: str | None, limit: int
+) -> Page:
     """The account's settled transfers and deposits with direction and the balance after."""
     counterparty = case(
         (Transfer.debit_account_id == account_id, Transfer.credit_account_id),

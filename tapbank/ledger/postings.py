@@ -55,10 +55,18 @@ def post_transfer(session: Session, posting: Posting) -> Transfer:
     session.add(transfer)
     session.add_all(
         [
-            Entry(transfer=transfer, account_id=debit.id, amount=-posting.amount,
-                  balance_after=debit.balance),
-            Entry(transfer=transfer, account_id=credit.id, amount=posting.amount,
-                  balance_after=credit.balance),
+            Entry(
+                transfer=transfer,
+                account_id=debit.id,
+                amount=-posting.amount,
+                balance_after=debit.balance,
+            ),
+            Entry(
+                transfer=transfer,
+                account_id=credit.id,
+                amount=posting.amount,
+                balance_after=credit.balance,
+            ),
         ]
     )
     session.flush()

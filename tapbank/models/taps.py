@@ -49,7 +49,9 @@ class Tap(db.Model):
         CheckConstraint(
             "(status = 'settled') = (transfer_id IS NOT NULL)", name="settled_iff_transfer"
         ),
-        CheckConstraint("(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"),
+        CheckConstraint(
+            "(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"
+        ),
         Index(
             "ix_taps_matched_at_pending",
             "matched_at",
@@ -81,7 +83,9 @@ class Half(db.Model):
         CheckConstraint(
             "(status = 'settled') = (transfer_id IS NOT NULL)", name="settled_iff_transfer"
         ),
-        CheckConstraint("(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"),
+        CheckConstraint(
+            "(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"
+        ),
         CheckConstraint(
             "side = 'receiver' OR sender_account_id = account_id", name="sender_is_the_payer"
         ),

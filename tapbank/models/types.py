@@ -19,6 +19,4 @@ Timestamp = Annotated[datetime, mapped_column(DateTime(timezone=True))]
 
 def db_enum(enum_class: type[enum.Enum], name: str) -> Enum:
     """A PostgreSQL enum type that stores the members' values, not their names."""
-    return Enum(
-        enum_class, name=name, values_callable=lambda members: [m.value for m in members]
-    )
+    return Enum(enum_class, name=name, values_callable=lambda members: [m.value for m in members])

@@ -33,7 +33,9 @@ SENTENCES = {
 
 def describe_reasons(reasons: list[str]) -> list[dict]:
     """Each reason with its legacy numeric code (null where it has none)."""
-    return [{"reason": reason, "legacy_code": LEGACY_CODES.get(Reason(reason))} for reason in reasons]
+    return [
+        {"reason": reason, "legacy_code": LEGACY_CODES.get(Reason(reason))} for reason in reasons
+    ]
 
 
 def failure_message(reasons: list[Reason]) -> str:

@@ -9,7 +9,7 @@ set-based statements. The caller commits; until then nothing of the batch is vis
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -50,7 +50,6 @@ def settle_batch(
         account_id: AccountState(account.currency, account.status == AccountStatus.ACTIVE)
         for account_id, account in accounts.items()
     }
-    now = datetime.now(UTC)
     outcomes = bulk.Outcomes()
     result = BatchResult()
     for pair in pairs:
@@ -58,7 +57,7 @@ def settle_batch(
             pair, states[pair.payer_id], states[pair.payee_id], balances[pair.payer_id], ttl
         )
         if reasons:
-            outcomes.fail(pair.tap_key, [r.value for r in reasons], failure_message(reasons), now)
+            outcomes.fail(pair.tap_key, [r.value for r in reasons], failure_message(reasons))
             result.failed += 1
             for reason in reasons:
                 result.reasons[reason.value] = result.reasons.get(reason.value, 0) + 1
@@ -74,8 +73,7 @@ def settle_batch(
                 currency=pair.sender_currency,
                 payer_balance_after=balances[pair.payer_id],
                 payee_balance_after=balances[pair.payee_id],
-            ),
-            now,
+            )
         )
         result.settled += 1
     bulk.write_outcomes(session, outcomes, balances)
@@ -143,4 +141,3 @@ def _lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.U
         .execution_options(populate_existing=True)
     )
     return {account.id: account for account in rows}
-

@@ -2,11 +2,13 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tapbank.models import Failure, Half, Side, Tap, Transfer
+from tapbank.pagination import Page, paginate
 from tapbank.taps.reasons import describe_reasons
 
 
@@ -28,9 +30,7 @@ def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
     tap = session.get(Tap, key)
     if tap is None:
         return None
-    halves = {
-        half.side: half for half in session.scalars(select(Half).where(Half.tap_key == key))
-    }
+    halves = {half.side: half for half in session.scalars(select(Half).where(Half.tap_key == key))}
     transfer = session.get(Transfer, tap.transfer_id) if tap.transfer_id else None
     failure = session.get(Failure, tap.failure_id) if tap.failure_id else None
     return TapView(
@@ -81,3 +81,31 @@ def describe_failure(failure: Failure | None) -> dict | None:
         "message": failure.message,
         "failed_at": failure.failed_at,
     }
+
+
+def failed_taps(session: Session, cursor: str | None, limit: int) -> Page:
+    """Every failed tap, newest first, with both halves as received and its reasons."""
+    page = paginate(
+        session,
+        select(Failure),
+        [Failure.failed_at, Failure.id],
+        cursor,
+        limit,
+        parse=[datetime.fromisoformat, uuid.UUID],
+        key_of=lambda row: [row[0].failed_at.isoformat(), row[0].id],
+    )
+    failures = [row[0] for row in page.items]
+    halves: dict[uuid.UUID, dict[Side, Half]] = {}
+    keys = [failure.tap_key for failure in failures]
+    for half in session.scalars(select(Half).where(Half.tap_key.in_(keys))):
+        halves.setdefault(half.tap_key, {})[half.side] = half
+    items = [
+        {
+            "key": failure.tap_key,
+            "sender": _half(halves.get(failure.tap_key, {}).get(Side.SENDER)),
+            "receiver": _half(halves.get(failure.tap_key, {}).get(Side.RECEIVER)),
+            "failure": describe_failure(failure),
+        }
+        for failure in failures
+    ]
+    return Page(items=items, next_cursor=page.next_cursor)

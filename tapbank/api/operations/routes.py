@@ -1,14 +1,23 @@
 """The operator's views: failed authentications, reconciliation failures, the scheduler."""
 
+from datetime import timedelta
+
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import select
 
 from tapbank.api.base import Blueprint
 from tapbank.api.fields import ListArgsSchema
-from tapbank.api.operations.schemas import AuthFailurePageSchema
+from tapbank.api.operations.schemas import (
+    AuthFailurePageSchema,
+    FailedTapPageSchema,
+    SchedulerStatusSchema,
+)
 from tapbank.extensions import db
 from tapbank.models import AuthFailure
 from tapbank.pagination import Page, paginate
+from tapbank.scheduler.status import scheduler_status
+from tapbank.taps.views import failed_taps
 
 blp = Blueprint("operations", __name__, description="What an operator watches.")
 
@@ -30,3 +39,23 @@ class AuthFailures(MethodView):
             key_of=lambda row: [row[0].id],
         )
         return Page(items=[row[0] for row in page.items], next_cursor=page.next_cursor)
+
+
+@blp.route("/reconciliation-failures")
+class ReconciliationFailures(MethodView):
+    @blp.admin_only
+    @blp.arguments(ListArgsSchema, location="query")
+    @blp.response(200, FailedTapPageSchema)
+    def get(self, args):
+        """Every failed tap, newest first, with both halves as received and its reasons."""
+        return failed_taps(db.session, args["cursor"], args["limit"])
+
+
+@blp.route("/scheduler")
+class Scheduler(MethodView):
+    @blp.admin_only
+    @blp.response(200, SchedulerStatusSchema)
+    def get(self):
+        """Every reconciler worker, its jobs and the backlog, as recorded in the database."""
+        stale_after = timedelta(seconds=current_app.config["TAPBANK_WORKER_STALE_SECONDS"])
+        return scheduler_status(db.session, stale_after=stale_after)

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from tapbank.api.fields import page_schema
+from tapbank.api.taps.schemas import FailureSchema, HalfSchema
 
 
 class AuthFailureSchema(ma.Schema):
@@ -12,8 +13,51 @@ class AuthFailureSchema(ma.Schema):
     method = ma.fields.String()
     route = ma.fields.String()
     key_fingerprint = ma.fields.String(
-        allow_none=True, metadata={"description": "A short hash that tells keys apart; never the key."}
+        allow_none=True,
+        metadata={"description": "A short hash that tells keys apart; never the key."},
     )
 
 
+class FailedTapSchema(ma.Schema):
+    key = ma.fields.UUID()
+    sender = ma.fields.Nested(HalfSchema, allow_none=True)
+    receiver = ma.fields.Nested(HalfSchema, allow_none=True)
+    failure = ma.fields.Nested(FailureSchema)
+
+
+class WorkerSchema(ma.Schema):
+    id = ma.fields.UUID()
+    hostname = ma.fields.String()
+    pid = ma.fields.Integer()
+    started_at = ma.fields.AwareDateTime()
+    last_heartbeat_at = ma.fields.AwareDateTime()
+    state = ma.fields.String(metadata={"enum": ["running", "stopped", "dead"]})
+
+
+class JobSchema(ma.Schema):
+    id = ma.fields.String(metadata={"enum": ["reconcile", "expire", "heartbeat"]})
+    worker_id = ma.fields.UUID()
+    next_run_at = ma.fields.AwareDateTime(allow_none=True)
+    last_run_at = ma.fields.AwareDateTime(allow_none=True)
+    last_duration_ms = ma.fields.Integer(allow_none=True)
+    last_result = ma.fields.String(allow_none=True)
+    last_error = ma.fields.String(allow_none=True)
+
+
+class BacklogSchema(ma.Schema):
+    matched = ma.fields.Integer()
+    awaiting = ma.fields.Integer()
+    oldest_matched_age_s = ma.fields.Float()
+
+
+class SchedulerStatusSchema(ma.Schema):
+    healthy = ma.fields.Boolean(
+        metadata={"description": "A live worker whose last reconcile run had no error."}
+    )
+    workers = ma.fields.List(ma.fields.Nested(WorkerSchema))
+    jobs = ma.fields.List(ma.fields.Nested(JobSchema))
+    backlog = ma.fields.Nested(BacklogSchema)
+
+
 AuthFailurePageSchema = page_schema(AuthFailureSchema, "AuthFailurePageSchema")
+FailedTapPageSchema = page_schema(FailedTapSchema, "FailedTapPageSchema")

@@ -1,0 +1,89 @@
+"""flask reconcile, flask ledger verify, flask scheduler run | status."""
+
+import json
+import signal
+import sys
+import threading
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from tapbank.extensions import db
+from tapbank.ledger.verify import verify_ledger
+from tapbank.scheduler import jobs
+from tapbank.scheduler.status import scheduler_status
+from tapbank.scheduler.worker import ReconcilerWorker
+
+ledger_cli = AppGroup("ledger", help="Check the ledger.")
+scheduler_cli = AppGroup("scheduler", help="Run reconciler workers and see how they are doing.")
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile_command():
+    """Run one reconcile pass now: expire lone halves, then settle or fail matched pairs."""
+    totals = jobs.reconcile_all()
+    click.echo(
+        f"settled {totals.settled}, failed {totals.failed}, expired {totals.expired} "
+        f"in {totals.batches} batch(es)"
+    )
+    for reason, count in sorted(totals.reasons.items()):
+        click.echo(f"  failed for {reason}: {count}")
+
+
+@ledger_cli.command("verify")
+def verify_command():
+    """Check every ledger invariant; exit 1 naming each one that fails."""
+    config = current_app.config
+    checks = verify_ledger(
+        db.session,
+        ttl=timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"]),
+        interval=timedelta(milliseconds=config["TAPBANK_RECONCILE_INTERVAL_MS"]),
+    )
+    db.session.rollback()
+    for check in checks:
+        verdict = "ok    " if check.holds else f"FAILED ({check.offenders} offending)"
+        click.echo(f"{verdict}  invariant {check.number}: {check.statement}")
+    failed = [check for check in checks if not check.holds]
+    if failed:
+        click.echo(f"{len(failed)} invariant check(s) failed", err=True)
+        sys.exit(1)
+    click.echo("the ledger holds every invariant")
+
+
+@scheduler_cli.command("run")
+def run_worker():
+    """Run a reconciler worker until SIGTERM or Ctrl-C; a running batch finishes first."""
+    worker = ReconcilerWorker(current_app._get_current_object())
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.start()
+    click.echo(f"worker {worker.id} running; SIGTERM stops it", err=True)
+    stop.wait()
+    worker.stop()
+    click.echo(f"worker {worker.id} stopped", err=True)
+
+
+@scheduler_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the endpoint's JSON.")
+def status_command(as_json: bool):
+    """What GET /api/v1/scheduler says: workers, jobs and the backlog."""
+    stale = timedelta(seconds=current_app.config["TAPBANK_WORKER_STALE_SECONDS"])
+    status = scheduler_status(db.session, stale_after=stale)
+    if as_json:
+        click.echo(json.dumps(status, default=str, indent=2))
+        return
+    click.echo(f"healthy: {'yes' if status['healthy'] else 'no'}")
+    for worker in status["workers"]:
+        click.echo(
+            f"worker {worker['id']} {worker['hostname']} pid {worker['pid']}: {worker['state']}, "
+            f"last heartbeat {worker['last_heartbeat_at']:%Y-%m-%d %H:%M:%S}"
+        )
+    backlog = status["backlog"]
+    click.echo(
+        f"backlog: {backlog['matched']} matched (oldest {backlog['oldest_matched_age_s']:.1f}s), "
+        f"{backlog['awaiting']} awaiting a half"
+    )

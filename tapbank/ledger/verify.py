@@ -1,0 +1,98 @@
+"""The contract's ledger invariants, each checked by one query that counts its offenders."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class Check:
+    """One invariant: its number in the contract, what it says, and how many rows break it."""
+
+    number: int
+    statement: str
+    offenders: int
+
+    @property
+    def holds(self) -> bool:
+        return self.offenders == 0
+
+
+CHECKS = [
+    (
+        1,
+        "every transfer has two entries that sum to zero",
+        """SELECT count(*) FROM transfers t
+           LEFT JOIN (SELECT transfer_id, count(*) AS n, sum(amount) AS total
+                      FROM entries GROUP BY transfer_id) e ON e.transfer_id = t.id
+           WHERE e.n IS DISTINCT FROM 2 OR e.total <> 0""",
+    ),
+    (
+        1,
+        "the sum of all balances, the funding account's included, is zero",
+        "SELECT CASE WHEN coalesce(sum(balance), 0) = 0 THEN 0 ELSE 1 END FROM accounts",
+    ),
+    (
+        2,
+        "every balance equals the sum of its account's entries",
+        """SELECT count(*) FROM accounts a
+           LEFT JOIN (SELECT account_id, sum(amount) AS total FROM entries GROUP BY account_id) e
+             ON e.account_id = a.id
+           WHERE a.balance <> coalesce(e.total, 0)""",
+    ),
+    (
+        2,
+        "no entry's balance_after disagrees with the running sum of its account's entries",
+        """SELECT count(*) FROM (
+             SELECT balance_after,
+                    sum(amount) OVER (PARTITION BY account_id ORDER BY id) AS running
+             FROM entries) e
+           WHERE e.balance_after <> e.running""",
+    ),
+    (
+        2,
+        "no customer balance is below zero",
+        "SELECT count(*) FROM accounts WHERE account_type <> 'funding' AND balance < 0",
+    ),
+    (
+        3,
+        "no tap key has more than one transfer",
+        """SELECT count(*) FROM (SELECT tap_key FROM transfers WHERE tap_key IS NOT NULL
+                                 GROUP BY tap_key HAVING count(*) > 1) d""",
+    ),
+    (
+        3,
+        "no half is both settled and failed, and each outcome matches its tap's",
+        """SELECT count(*) FROM halves h JOIN taps t ON t.key = h.tap_key
+           WHERE (h.transfer_id IS NOT NULL AND h.failure_id IS NOT NULL)
+              OR (h.status = 'settled' AND (t.status <> 'settled'
+                                            OR h.transfer_id IS DISTINCT FROM t.transfer_id))
+              OR (h.status = 'failed' AND (t.status <> 'failed'
+                                           OR h.failure_id IS DISTINCT FROM t.failure_id))""",
+    ),
+    (
+        4,
+        "entries are append-only: the trigger refusing UPDATE and DELETE is in place",
+        """SELECT CASE WHEN count(*) = 1 THEN 0 ELSE 1 END FROM pg_trigger
+           WHERE tgname = 'entries_append_only' AND tgrelid = 'entries'::regclass
+             AND tgenabled <> 'D'""",
+    ),
+    (
+        5,
+        "every acknowledged half is settled, failed, or younger than the TTL plus one interval",
+        """SELECT count(*) FROM halves
+           WHERE status = 'pending' AND received_at < now() - CAST(:allowed AS interval)""",
+    ),
+]
+
+
+def verify_ledger(session: Session, *, ttl: timedelta, interval: timedelta) -> list[Check]:
+    """Run every check in one snapshot and return them all, holding or not."""
+    session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+    allowed = f"{(ttl + interval).total_seconds()} seconds"
+    return [
+        Check(number, statement, session.execute(text(sql), {"allowed": allowed}).scalar_one())
+        for number, statement, sql in CHECKS
+    ]

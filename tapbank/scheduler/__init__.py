@@ -1,0 +1,1 @@
+"""Reconciler workers: APScheduler jobs, their heartbeats, and the status read from them."""

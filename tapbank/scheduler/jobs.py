@@ -1,0 +1,97 @@
+"""The workers' jobs. Each runs in its own app context and commits once per batch."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Flask, current_app
+
+from tapbank.extensions import db
+from tapbank.taps.expiry import expire_lone_halves
+from tapbank.taps.settlement import settle_batch
+
+log = logging.getLogger(__name__)
+
+# A run drains batch after batch, but hands the thread back after this long.
+RUN_TIME_BUDGET_SECONDS = 2.0
+
+
+@dataclass
+class PassTotals:
+    """What one run of a job did, summed over its batches."""
+
+    batches: int = 0
+    settled: int = 0
+    failed: int = 0
+    expired: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"batches={self.batches} settled={self.settled} failed={self.failed} "
+            f"expired={self.expired}"
+        )
+
+
+def reconcile(stop: threading.Event | None = None) -> PassTotals:
+    """Settle matched pairs batch by batch until none are left, time is up, or stop is set."""
+    config = current_app.config
+    batch_size = config["TAPBANK_RECONCILE_BATCH"]
+    ttl = timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"])
+    totals = PassTotals()
+    deadline = time.monotonic() + RUN_TIME_BUDGET_SECONDS
+    while True:
+        started = time.perf_counter()
+        result = settle_batch(db.session, limit=batch_size, ttl=ttl)
+        db.session.commit()
+        if result.taken == 0:
+            break
+        totals.batches += 1
+        totals.settled += result.settled
+        totals.failed += result.failed
+        for reason, count in result.reasons.items():
+            totals.reasons[reason] = totals.reasons.get(reason, 0) + count
+        log.info(
+            "reconcile batch: taken=%d settled=%d failed=%d duration_ms=%.1f",
+            result.taken,
+            result.settled,
+            result.failed,
+            (time.perf_counter() - started) * 1000,
+        )
+        if result.taken < batch_size or time.monotonic() > deadline or (stop and stop.is_set()):
+            break
+    return totals
+
+
+def expire(stop: threading.Event | None = None) -> PassTotals:
+    """Fail lone halves older than the TTL, batch by batch."""
+    config = current_app.config
+    ttl = timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"])
+    batch_size = config["TAPBANK_RECONCILE_BATCH"]
+    totals = PassTotals()
+    while True:
+        expired = expire_lone_halves(db.session, ttl=ttl, limit=batch_size)
+        db.session.commit()
+        totals.expired += expired
+        if expired < batch_size or (stop and stop.is_set()):
+            return totals
+        totals.batches += 1
+
+
+def reconcile_all(stop: threading.Event | None = None) -> PassTotals:
+    """One full pass, as `flask reconcile` runs it: expire lone halves, then settle pairs."""
+    expired = expire(stop)
+    totals = reconcile(stop)
+    totals.expired = expired.expired
+    return totals
+
+
+def in_app_context(app: Flask, job, *args):
+    """Run job inside a fresh app context, so its session is its own and is closed after."""
+    with app.app_context():
+        try:
+            return job(*args)
+        finally:
+            db.session.remove()
