@@ -25,7 +25,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo setup
-	$(BIN)/gunicorn --config tapbank/gunicorn_dev.py --bind 127.0.0.1:$(PORT) wsgi:app
+	PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install-test
 	$(BIN)/ruff check .

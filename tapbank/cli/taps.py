@@ -1,0 +1,137 @@
+"""flask tap simulate | inject-error | reset, and flask demo setup."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from tapbank.cli.money import to_minor_units
+from tapbank.devtools.demo import demo_accounts, reset_demo
+from tapbank.devtools.injection import KINDS, Injector
+from tapbank.devtools.simulator import (
+    Phone,
+    ServerUnreachable,
+    SimulationRefused,
+    TapSimulator,
+)
+from tapbank.extensions import db
+from tapbank.scheduler import jobs
+from tapbank.taps.views import load_tap
+
+tap_cli = AppGroup("tap", help="Simulate phones, inject failing taps, reset the demo.")
+demo_cli = AppGroup("demo", help="The demo accounts make run prints.")
+
+
+def _phone(value: str | None, param: str) -> Phone | None:
+    if value is None:
+        return None
+    account_id, sep, key = value.partition(":")
+    if not sep or not account_id or not key:
+        raise click.BadParameter("must be ACCOUNT_ID:KEY", param_hint=param)
+    return Phone(account_id, key)
+
+
+def _demo(currency: str):
+    accounts = demo_accounts(db.session, Path(current_app.instance_path), currency)
+    db.session.commit()
+    return accounts
+
+
+@tap_cli.command("simulate")
+@click.option("--url", default=None, help="The server; default http://127.0.0.1:$PORT.")
+@click.option("--sender", help="The payer as ACCOUNT_ID:KEY; default the first demo account.")
+@click.option("--receiver", help="The payee as ACCOUNT_ID:KEY; default the second.")
+@click.option("--amount", default="12.50", show_default=True, help="Major units per tap.")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 512))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no bar.")
+def simulate(url, sender, receiver, amount, count, concurrency, as_json):
+    """Two phones over real HTTP: COUNT taps, CONCURRENCY at a time, with a summary."""
+    import os
+
+    currency = current_app.config["TAPBANK_CURRENCY"]
+    minor = to_minor_units(amount, currency)
+    if minor <= 0:
+        raise click.BadParameter("must be more than zero", param_hint="--amount")
+    payer, payee = _phone(sender, "--sender"), _phone(receiver, "--receiver")
+    if payer is None or payee is None:
+        demo = _demo(currency)
+        payer = payer or Phone(demo[0].id, demo[0].key)
+        payee = payee or Phone(demo[1].id, demo[1].key)
+    url = url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    simulator = TapSimulator(url, payer, payee)
+    show_bar = sys.stdout.isatty() and not as_json
+    try:
+        if show_bar:
+            with click.progressbar(length=count, label="taps") as bar:
+                summary = simulator.run(count, concurrency, minor, currency, lambda: bar.update(1))
+        else:
+            summary = simulator.run(count, concurrency, minor, currency)
+    except ServerUnreachable as error:
+        raise click.ClickException(f"{error}; is the server running?") from None
+    except SimulationRefused as error:
+        raise click.ClickException(str(error)) from None
+    report = summary.as_dict()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(
+        f"{report['taps']} taps in {report['seconds']} s ({report['taps_per_s']} taps/s): "
+        f"{report['settled']} settled, {report['failed']} failed, "
+        f"{report['unresolved']} unresolved, {report['network_retries']} network retries"
+    )
+    for reason, number in sorted(report["failed_by_reason"].items()):
+        click.echo(f"  failed for {reason}: {number}")
+    latency = report["latency_ms"]
+    click.echo(
+        f"latency first half to outcome: p50 {latency['p50']} ms, p95 {latency['p95']} ms, "
+        f"p99 {latency['p99']} ms"
+    )
+
+
+@tap_cli.command("inject-error")
+@click.option("--kind", type=click.Choice([*KINDS, "all"]), default="all", show_default=True)
+def inject_error(kind):
+    """Make taps that must fail for KIND, through the real code path; print keys and failures."""
+    currency = current_app.config["TAPBANK_CURRENCY"]
+    payer, payee = _demo(currency)
+    injector = Injector(current_app._get_current_object(), payer, payee, currency)
+    keys = {chosen: injector.inject(chosen) for chosen in (KINDS if kind == "all" else [kind])}
+    jobs.reconcile_all()
+    for chosen, key in keys.items():
+        tap = load_tap(db.session, key)
+        reasons = ", ".join(r["reason"] for r in tap.failure["reasons"]) if tap.failure else "-"
+        click.echo(f"{chosen:<19} {key}  {tap.status:<8} reasons: {reasons}")
+
+
+@tap_cli.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+def reset(yes):
+    """Empty taps, transfers, failures and auth failures, and restore the demo accounts."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("tap reset refuses to run when TAPBANK_ENV=production")
+    if not yes:
+        click.confirm("Delete every tap, transfer, failure and auth failure?", abort=True)
+    accounts = reset_demo(
+        db.session, Path(current_app.instance_path), current_app.config["TAPBANK_CURRENCY"]
+    )
+    db.session.commit()
+    click.echo("reset: taps, transfers, failures and auth failures emptied; balances zeroed")
+    for account in accounts:
+        click.echo(f"restored {account.owner}: {account.id}")
+
+
+@demo_cli.command("setup")
+def setup():
+    """Make the two demo accounts once and print how to use them with the admin key."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("demo accounts are not made when TAPBANK_ENV=production")
+    accounts = _demo(current_app.config["TAPBANK_CURRENCY"])
+    click.echo("tapbank demo")
+    click.echo(f"  admin key:   {current_app.config['TAPBANK_ADMIN_KEY']}")
+    for account in accounts:
+        click.echo(f"  {account.owner:<11}  id {account.id}  key {account.key}")
+    click.echo("  try: flask tap simulate --count 100 --concurrency 8   (in another terminal)")

@@ -1,0 +1,94 @@
+"""The demo: two accounts whose keys are kept under instance/ so the tools can use them.
+
+Development only. The keys are stored in the database as digests like every key; the file
+under instance/ (mode 600) is the demo's convenience, as the development admin key is.
+"""
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tapbank.keys import key_digest, new_account_key
+from tapbank.ledger.accounts import deposit
+from tapbank.models import Account, AccountStatus, AccountType
+
+DEMO_FILE = "demo-accounts.json"
+DEMO_OPENING_BALANCE = 100_000_000  # 1,000,000.00: enough for long simulations
+DEMO_OWNERS = ("Alice Demo", "Bob Demo")
+# Tables a demo reset empties; accounts and the workers' rows stay.
+RESET_TABLES = ("halves", "taps", "entries", "transfers", "failures", "auth_failures")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    owner: str
+    id: str
+    key: str
+
+
+def demo_accounts(session: Session, instance_path: Path, currency: str) -> list[DemoAccount]:
+    """The demo accounts, made (and funded) if this database does not have them yet."""
+    known = _read(instance_path)
+    if known and all(_exists(session, account) for account in known):
+        return known
+    made = []
+    for owner in DEMO_OWNERS:
+        key = new_account_key()
+        account = Account(
+            id=uuid.uuid4(),
+            owner_name=owner,
+            account_type=AccountType.CHECKING,
+            bank_name="tapbank demo",
+            currency=currency,
+            balance=0,
+            status=AccountStatus.ACTIVE,
+            api_key_digest=key_digest(key),
+        )
+        session.add(account)
+        session.flush()
+        deposit(session, account, DEMO_OPENING_BALANCE, memo="Demo opening deposit")
+        made.append(DemoAccount(owner, str(account.id), key))
+    _write(instance_path, made)
+    return made
+
+
+def reset_demo(session: Session, instance_path: Path, currency: str) -> list[DemoAccount]:
+    """Empty taps, transfers, failures and auth failures; zero every balance; refund the demo."""
+    session.execute(text(f"TRUNCATE {', '.join(RESET_TABLES)}"))
+    session.execute(text("UPDATE accounts SET balance = 0 WHERE balance <> 0"))
+    known = [account for account in _read(instance_path) if _exists(session, account)]
+    for account in known:
+        row = session.get(Account, uuid.UUID(account.id))
+        row.status = AccountStatus.ACTIVE
+        deposit(session, row, DEMO_OPENING_BALANCE, memo="Demo opening deposit")
+    if len(known) != len(DEMO_OWNERS):
+        return demo_accounts(session, instance_path, currency)
+    return known
+
+
+def _exists(session: Session, account: DemoAccount) -> bool:
+    row = session.get(Account, uuid.UUID(account.id))
+    return row is not None and row.api_key_digest == key_digest(account.key)
+
+
+def _read(instance_path: Path) -> list[DemoAccount]:
+    path = instance_path / DEMO_FILE
+    if not path.exists():
+        return []
+    try:
+        return [DemoAccount(**entry) for entry in json.loads(path.read_text())]
+    except (ValueError, TypeError):
+        return []
+
+
+def _write(instance_path: Path, accounts: list[DemoAccount]) -> None:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / DEMO_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump([asdict(account) for account in accounts], handle, indent=2)

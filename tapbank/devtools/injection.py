@@ -1,0 +1,113 @@
+"""Taps that must fail for one reason each, sent through the real HTTP code path in-process."""
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import text
+
+from tapbank.devtools.demo import DemoAccount
+from tapbank.extensions import db
+from tapbank.ledger.accounts import open_account
+from tapbank.models import AccountType
+
+KINDS = (
+    "sender-mismatch",
+    "amount-mismatch",
+    "currency-mismatch",
+    "insufficient-funds",
+    "expired",
+    "self-transfer",
+)
+AMOUNT = 1250
+
+
+class Injector:
+    """Sends halves as phones would, with an app's test client (views, schemas, intake)."""
+
+    def __init__(self, app: Flask, payer: DemoAccount, payee: DemoAccount, currency: str):
+        self.app = app
+        self.client = app.test_client()
+        self.payer = payer
+        self.payee = payee
+        self.currency = currency
+
+    def inject(self, kind: str) -> str:
+        """Make one tap that must fail for kind; returns its key."""
+        makers: dict[str, Callable[[str], None]] = {
+            "sender-mismatch": lambda key: self._pair(key, expected_payer=str(uuid.uuid4())),
+            "amount-mismatch": lambda key: self._pair(key, receiver_amount=AMOUNT + 1),
+            "currency-mismatch": lambda key: self._pair(
+                key, receiver_currency=_other(self.currency)
+            ),
+            "insufficient-funds": lambda key: self._pair(key, payer=self._empty_wallet()),
+            "expired": self._lone_half_past_its_ttl,
+            "self-transfer": lambda key: self._pair(key, payee=self.payer),
+        }
+        key = str(uuid.uuid4())
+        makers[kind](key)
+        return key
+
+    def _pair(
+        self,
+        key: str,
+        *,
+        payer: DemoAccount | None = None,
+        payee: DemoAccount | None = None,
+        expected_payer: str | None = None,
+        receiver_amount: int = AMOUNT,
+        receiver_currency: str | None = None,
+    ) -> None:
+        payer, payee = payer or self.payer, payee or self.payee
+        self._put(key, "sender", payer, self._body(AMOUNT, self.currency))
+        receiver = self._body(receiver_amount, receiver_currency or self.currency)
+        receiver["sender_account_id"] = expected_payer or payer.id
+        self._put(key, "receiver", payee, receiver)
+
+    def _lone_half_past_its_ttl(self, key: str) -> None:
+        """A sender half whose partner never came, dated TTL ago so the expiry job takes it now."""
+        self._put(key, "sender", self.payer, self._body(AMOUNT, self.currency))
+        ttl = timedelta(seconds=self.app.config["TAPBANK_TAP_TTL_SECONDS"] + 1)
+        db.session.execute(
+            text("UPDATE taps SET created_at = created_at - :ttl WHERE key = :key"),
+            {"ttl": ttl, "key": key},
+        )
+        db.session.execute(
+            text("UPDATE halves SET received_at = received_at - :ttl WHERE tap_key = :key"),
+            {"ttl": ttl, "key": key},
+        )
+        db.session.commit()
+
+    def _empty_wallet(self) -> DemoAccount:
+        account, key = open_account(
+            db.session,
+            owner_name="Empty Wallet (injected)",
+            account_type=AccountType.CHECKING,
+            bank_name="tapbank demo",
+            currency=self.currency,
+        )
+        db.session.commit()
+        return DemoAccount(account.owner_name, str(account.id), key)
+
+    def _put(self, key: str, side: str, phone: DemoAccount, body: dict) -> None:
+        response = self.client.put(
+            f"/api/v1/taps/{key}/{side}",
+            json=body,
+            headers={"Authorization": f"Bearer {phone.key}"},
+        )
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"the {side} half was refused: {response.json['message']}")
+
+    @staticmethod
+    def _body(amount: int, currency: str) -> dict:
+        return {
+            "amount": amount,
+            "currency": currency,
+            "device": {"os": "injected", "model": "tapbank inject-error"},
+            "tapped_at": datetime.now(UTC).isoformat(),
+        }
+
+
+def _other(currency: str) -> str:
+    return "EUR" if currency != "EUR" else "USD"
