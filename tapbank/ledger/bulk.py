@@ -140,7 +140,8 @@ def end_taps(
         text(
             f"UPDATE taps SET status = CAST(:status AS tap_status), {column} = ended.outcome_id, "
             "ended_at = now() FROM unnest(:keys, :outcome_ids) AS ended(key, outcome_id) "
-            f"WHERE taps.key = ended.key AND taps.{taken_in}"
+            # "= ANY" lets the planner go by primary key whatever its row estimates say.
+            f"WHERE taps.key = ANY(:keys) AND taps.key = ended.key AND taps.{taken_in}"
         ).bindparams(*arrays),
         params,
     )
@@ -148,7 +149,8 @@ def end_taps(
         text(
             f"UPDATE halves SET status = CAST(:status AS half_status), {column} = ended.outcome_id "
             "FROM unnest(:keys, :outcome_ids) AS ended(key, outcome_id) "
-            "WHERE halves.tap_key = ended.key AND halves.status = 'pending'"
+            "WHERE halves.tap_key = ANY(:keys) AND halves.tap_key = ended.key "
+            "AND halves.status = 'pending'"
         ).bindparams(*arrays),
         params,
     )
