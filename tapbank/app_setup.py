@@ -3,14 +3,17 @@
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_swagger_ui import get_swaggerui_blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from tapbank.config import Config, config_from_environment
 from tapbank.embedded_postgres import embedded_database_url, normalise_database_url
 from tapbank.errors import ApiError, register_error_handlers
 from tapbank.extensions import db, migrate
 from tapbank.keys import development_admin_key
+from tapbank.logs import bind_request, configure_logging, unbind_request
+from tapbank.metrics import init_metrics
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -29,8 +32,13 @@ def build_app(config: Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _init_api(app)
     register_error_handlers(app)
+    configure_logging()
+    init_metrics(app)
+    _trust_proxies(app)
     app.before_request(_tag_request)
     app.before_request(_require_json_body)
+    app.after_request(_return_request_id)
+    app.teardown_request(lambda _error: unbind_request())
 
     from tapbank.cli import register_commands
 
@@ -78,9 +86,23 @@ def _init_api(app: Flask) -> None:
 def _tag_request() -> None:
     g.pop("principal", None)  # g outlives a request when a caller holds an app context open
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = (
-        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-    )
+    well_formed = 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable()
+    g.request_id = incoming if well_formed else uuid.uuid4().hex
+    bind_request(g.request_id)
+
+
+def _return_request_id(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TAPBANK_TRUSTED_PROXIES reverse proxies, take the client's address from them."""
+    hops = app.config["TAPBANK_TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _require_json_body() -> None:
@@ -90,5 +112,14 @@ def _require_json_body() -> None:
     raw = request.get_data(cache=True)
     if not raw:
         return
+    if _cut_at_the_limit(raw):
+        raise RequestEntityTooLarge()
     if not request.is_json or request.get_json(silent=True) is None:
         raise ApiError(400, "invalid_json", "The request body must be JSON (application/json).")
+
+
+def _cut_at_the_limit(raw: bytes) -> bool:
+    """A body sent without Content-Length (chunked) is stopped at the limit without an error."""
+    if request.content_length is not None or len(raw) < current_app.config["MAX_CONTENT_LENGTH"]:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))

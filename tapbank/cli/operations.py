@@ -1,6 +1,7 @@
 """flask reconcile, flask ledger verify, flask scheduler run | status."""
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -9,6 +10,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from prometheus_client import start_http_server
 
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
@@ -57,6 +59,11 @@ def verify_command():
 def run_worker():
     """Run a reconciler worker until SIGTERM or Ctrl-C; a running batch finishes first."""
     worker = ReconcilerWorker(current_app._get_current_object())
+    metrics_port = current_app.config["TAPBANK_WORKER_METRICS_PORT"]
+    if metrics_port:
+        start_http_server(
+            metrics_port, addr=os.environ.get("TAPBANK_WORKER_METRICS_ADDR", "127.0.0.1")
+        )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

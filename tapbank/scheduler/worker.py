@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from tapbank.extensions import db
-from tapbank.models import JobRun, Worker
+from tapbank.metrics import BACKLOG
+from tapbank.models import JobRun, Tap, TapStatus, Worker
 from tapbank.scheduler import jobs
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class ReconcilerWorker:
         log.info("reconciler worker %s stopped", self.id)
 
     def _beat(self, stop: threading.Event) -> None:
+        BACKLOG.set(db.session.scalar(select(func.count()).where(Tap.status == TapStatus.MATCHED)))
         db.session.execute(
             update(Worker)
             .where(Worker.id == self.id)

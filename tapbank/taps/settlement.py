@@ -7,6 +7,7 @@ set-based statements. The caller commits; until then nothing of the batch is vis
 """
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
+from tapbank.metrics import record_batch
 from tapbank.models import Account, AccountStatus, Half, Side, Tap, TapStatus
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
@@ -41,6 +43,7 @@ def settle_batch(
     session: Session, *, limit: int, ttl: timedelta, keys: list[uuid.UUID] | None = None
 ) -> BatchResult:
     """Settle or fail up to limit matched pairs (only those in keys, when given); flushes."""
+    started = time.perf_counter()
     pairs = _take_matched_pairs(session, limit, keys)
     if not pairs:
         return BatchResult()
@@ -77,6 +80,7 @@ def settle_batch(
         )
         result.settled += 1
     bulk.write_outcomes(session, outcomes, balances)
+    record_batch(result.settled, result.reasons, result.taken, time.perf_counter() - started)
     return result
 
 

@@ -10,6 +10,7 @@ from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSche
 from tapbank.auth import authenticate
 from tapbank.errors import ApiError
 from tapbank.extensions import db
+from tapbank.metrics import HALVES_RECEIVED
 from tapbank.models import Side
 from tapbank.taps.intake import HalfConflict, HalfSubmission, submit_half
 from tapbank.taps.settlement import settle_tap_inline
@@ -48,7 +49,9 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         db.session.commit()
     except HalfConflict:
         db.session.rollback()
+        HALVES_RECEIVED.labels(side=side.value, outcome="conflict").inc()
         raise ApiError(409, "half_conflict", CONFLICT_MESSAGE.format(side=side.value)) from None
+    HALVES_RECEIVED.labels(side=side.value, outcome="new" if created else "replay").inc()
     if created and tap.status == "matched" and current_app.config["TAPBANK_SETTLE_INLINE"]:
         settle_tap_inline(db.session, key)
     return load_tap(db.session, key), 201 if created else 200

@@ -1,0 +1,61 @@
+"""Prometheus metrics: HTTP by route and status (the exporter), and the domain's own counters.
+
+Under gunicorn, PROMETHEUS_MULTIPROC_DIR makes every worker write its samples to files that
+/metrics sums; without it, one process serves its own.
+"""
+
+import os
+
+from flask import Flask
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+HALVES_RECEIVED = Counter(
+    "tapbank_halves_received_total", "Halves taken in, by side and outcome.", ["side", "outcome"]
+)
+TRANSFERS_SETTLED = Counter("tapbank_transfers_settled_total", "Taps settled as transfers.")
+TAP_FAILURES = Counter("tapbank_tap_failures_total", "Failed taps, by reason.", ["reason"])
+BATCH_SECONDS = Histogram(
+    "tapbank_reconcile_batch_seconds",
+    "How long one settlement batch took.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BATCH_PAIRS = Histogram(
+    "tapbank_reconcile_batch_pairs",
+    "Pairs one settlement batch took.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+)
+BACKLOG = Gauge(
+    "tapbank_backlog_matched",
+    "Matched pairs waiting for the reconciler, as a worker last saw them.",
+    multiprocess_mode="livemax",
+)
+
+
+class _DefaultRegistry:
+    """Exposes the process-wide registry (domain metrics) through an app's own registry."""
+
+    def collect(self):
+        yield from REGISTRY.collect()
+
+
+def init_metrics(app: Flask) -> None:
+    """Serve /metrics: summed over gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
+    defaults = {"group_by": "url_rule", "defaults_prefix": "tapbank"}
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics = GunicornInternalPrometheusMetrics(app, **defaults)
+    else:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_DefaultRegistry())
+        metrics = PrometheusMetrics(app, registry=registry, **defaults)
+    app.extensions["prometheus"] = metrics
+
+
+def record_batch(settled: int, reasons: dict[str, int], pairs: int, seconds: float) -> None:
+    """Count one settlement batch's outcomes."""
+    TRANSFERS_SETTLED.inc(settled)
+    for reason, count in reasons.items():
+        TAP_FAILURES.labels(reason=reason).inc(count)
+    BATCH_PAIRS.observe(pairs)
+    BATCH_SECONDS.observe(seconds)
