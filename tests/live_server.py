@@ -1,0 +1,106 @@
+"""A real gunicorn serving the app on 127.0.0.1, for tests that need real processes and sockets."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(database_url: str, admin_key: str) -> dict[str, str]:
+    """The caller's environment without its tapbank settings, plus the test server's own."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TAPBANK_") and name != "DATABASE_URL"
+    }
+    env.update(
+        TAPBANK_ENV="testing",
+        DATABASE_URL=database_url,
+        TAPBANK_ADMIN_KEY=admin_key,
+    )
+    return env
+
+
+class LiveServer:
+    """gunicorn with two threaded workers; start() waits until /healthz answers."""
+
+    def __init__(
+        self,
+        database_url: str,
+        admin_key: str,
+        workers: int = 2,
+        threads: int = 8,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        self.port = free_port()
+        self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
+        self.verify: str | bool = str(tls[0]) if tls else True
+        self.command = [
+            str(GUNICORN),
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            str(threads),
+            "-b",
+            f"{HOST}:{self.port}",
+            "wsgi:app",
+        ]
+        if tls:
+            self.command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        self.env = server_environment(database_url, admin_key)
+        self.log = tempfile.TemporaryFile()
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Launch gunicorn and wait for its health check, or fail with what it printed."""
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                health = requests.get(f"{self.url}/healthz", timeout=1, verify=self.verify)
+                if health.status_code == 200:
+                    return
+            except requests.RequestException:  # not listening yet, or a worker still booting
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer /healthz in {timeout}s:\n{self.output()}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM, then wait for a graceful exit (SIGKILL only if it never comes)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def output(self) -> str:
+        """Everything gunicorn and the app printed so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")

@@ -1,0 +1,116 @@
+"""The gunicorn configuration in the repository, booted for real on loopback."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.conftest import ADMIN_KEY
+from tests.live_server import ROOT, LiveServer, server_environment
+
+pytestmark = pytest.mark.slow
+
+
+def _requests_counted(metrics_text: str, rule: str) -> float:
+    pattern = rf'^tapbank_http_request_duration_seconds_count\{{[^}}]*url_rule="{re.escape(rule)}"'
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics_text.splitlines()
+        if re.match(pattern, line)
+    )
+
+
+def test_metrics_are_summed_over_every_gunicorn_worker(migrated_app, database_url):
+    server = LiveServer(database_url, ADMIN_KEY, workers=3, threads=1)
+    server.start()
+    try:
+        before = _requests_counted(
+            requests.get(f"{server.url}/metrics", timeout=5).text, "/healthz"
+        )
+        for _ in range(60):
+            # a fresh connection each time, so the requests spread over the workers
+            assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        for _ in range(5):  # whichever worker answers, it reports every worker's requests
+            metrics = requests.get(f"{server.url}/metrics", timeout=5).text
+            assert _requests_counted(metrics, "/healthz") - before == 60
+        assert "tapbank_transfers_settled_total" in metrics
+    finally:
+        server.stop()
+
+
+def test_every_response_carries_a_request_id_that_the_access_log_records(
+    migrated_app, database_url
+):
+    server = LiveServer(database_url, ADMIN_KEY, workers=1, threads=2)
+    server.start()
+    try:
+        response = requests.get(
+            f"{server.url}/healthz", headers={"X-Request-ID": "trace-me-42"}, timeout=5
+        )
+        assert response.headers["X-Request-ID"] == "trace-me-42"
+        generated = requests.get(f"{server.url}/healthz", timeout=5).headers["X-Request-ID"]
+        assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    finally:
+        server.stop()
+    log = server.output()
+    assert '"request_id": "trace-me-42"' in log
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test certificate")
+def test_gunicorn_serves_over_tls_with_its_certificate_options(
+    migrated_app, database_url, tmp_path
+):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = LiveServer(database_url, ADMIN_KEY, workers=1, threads=2, tls=(cert, key))
+    server.start()
+    try:
+        assert server.url.startswith("https://")
+        response = requests.get(f"{server.url}/readyz", verify=str(cert), timeout=5)
+        assert response.status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{server.url}/healthz", timeout=5)  # untrusted without the cert
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "TAPBANK_ADMIN_KEY"])
+def test_production_refuses_to_start_without_its_required_settings(database_url, missing):
+    env = server_environment(database_url, ADMIN_KEY)
+    env["TAPBANK_ENV"] = "production"
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert missing in result.stderr
+    assert "Traceback" not in result.stderr
