@@ -114,8 +114,16 @@ def _require_json_body() -> None:
         return
     if _cut_at_the_limit(raw):
         raise RequestEntityTooLarge()
-    if not request.is_json or request.get_json(silent=True) is None:
+    if not request.is_json or _parsed_body() is None:
         raise ApiError(400, "invalid_json", "The request body must be JSON (application/json).")
+
+
+def _parsed_body() -> object | None:
+    """The JSON body, or None when it does not parse (nested too deep for the parser included)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
 
 
 def _cut_at_the_limit(raw: bytes) -> bool:

@@ -33,7 +33,7 @@ def authenticate() -> Principal:
     """Authenticate the current request or raise 401/429; remembers the result on g."""
     if "principal" in g:
         return g.principal
-    _refuse_if_rate_limited(request.remote_addr or "unknown")
+    _refuse_if_rate_limited(_client_address())
     presented = _presented_key()
     principal = _principal_for(presented) if presented else None
     if principal is None:
@@ -75,11 +75,16 @@ def _principal_for(key: str) -> Principal | None:
     return Principal(account_id=account_id) if account_id else None
 
 
+def _client_address() -> str:
+    """The address failures are recorded and counted under: the same string for both."""
+    return (request.remote_addr or "unknown")[:64]
+
+
 def _record_failure(presented: str | None) -> None:
     rule = request.url_rule.rule if request.url_rule else request.path
     db.session.add(
         AuthFailure(
-            client_address=(request.remote_addr or "unknown")[:64],
+            client_address=_client_address(),
             method=request.method[:10],
             route=rule[:300],
             key_fingerprint=key_fingerprint(presented) if presented else None,
@@ -96,7 +101,9 @@ def _refuse_if_rate_limited(address: str) -> None:
         select(
             func.count(),
             func.extract("epoch", func.min(AuthFailure.occurred_at) + window - func.now()),
-        ).where(AuthFailure.client_address == address, AuthFailure.occurred_at > func.now() - window)
+        ).where(
+            AuthFailure.client_address == address, AuthFailure.occurred_at > func.now() - window
+        )
     ).one()
     if count >= limit:
         raise ApiError(

@@ -65,9 +65,7 @@ def error_response(error: HTTPException) -> Response:
     code = error.code or 500
     status = _reason(code)
     payload: dict = {"code": code, "status": status}
-    headers = {
-        name: value for name, value in error.get_headers() if name.lower() != "content-type"
-    }
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     if isinstance(error, ApiError):
         payload["error"] = error.error
         payload["message"] = error.message
@@ -105,7 +103,8 @@ def _unexpected(error: Exception) -> Response:
     db.session.rollback()
     request_id = g.get("request_id") or uuid.uuid4().hex
     g.request_id = request_id
-    log.exception("unhandled error", extra={"request_id": request_id})
+    # The id in the message itself, so that it is in the log line whatever the log format.
+    log.exception("unhandled error, request_id %s", request_id, extra={"request_id": request_id})
     return error_response(InternalServerError())
 
 

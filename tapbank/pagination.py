@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from tapbank.errors import ApiError
 
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
 
 @dataclass(frozen=True)
 class Page:
@@ -64,6 +66,8 @@ def paginate(
             after = [convert(value) for convert, value in zip(parse, raw, strict=True)]
         except ValueError as error:
             raise _bad_cursor() from error
+        if any(isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX for value in after):
+            raise _bad_cursor()  # no row has such an id; PostgreSQL would fail comparing it
         query = query.where(tuple_(*sort_columns) < tuple_(*after))
     query = query.order_by(*(column.desc() for column in sort_columns)).limit(limit + 1)
     rows = list(session.execute(query).all())

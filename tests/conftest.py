@@ -12,6 +12,7 @@ from tapbank.extensions import db
 from tapbank.models.accounts import FUNDING_ACCOUNT_ID
 from tests import database
 from tests.factories import Factory
+from tests.live_server import LiveServer
 
 ADMIN_KEY = "tbadmin_test-admin-key-for-the-suite-only-0123456789"
 
@@ -42,6 +43,15 @@ def migrated_app(database_url):
     with app.app_context():
         upgrade()
     return app
+
+
+@pytest.fixture(scope="session")
+def live_server(migrated_app, database_url):
+    """A real gunicorn (two workers, threads) on the migrated test database; yields its URL."""
+    server = LiveServer(database_url, ADMIN_KEY)
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

@@ -78,7 +78,9 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}:\n{self.output()}"
+                )
             try:
                 health = requests.get(f"{self.url}/healthz", timeout=1, verify=self.verify)
                 if health.status_code == 200:

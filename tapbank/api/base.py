@@ -59,4 +59,3 @@ class Blueprint(SmorestBlueprint):
             return view(*args, **kwargs)
 
         return self.doc(security=BEARER)(wrapper)
-

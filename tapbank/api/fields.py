@@ -1,5 +1,7 @@
 """Fields shared by the resource schemas: money, currency and list arguments."""
 
+from datetime import UTC, datetime
+
 import marshmallow as ma
 from flask import current_app
 
@@ -30,8 +32,12 @@ def transfer_amount(**kwargs) -> MinorUnits:
     """A tap's amount: 1 to TAPBANK_MAX_TRANSFER_MINOR."""
     return MinorUnits(
         minimum=1,
-        metadata={"description": "Integer minor units, 1 to TAPBANK_MAX_TRANSFER_MINOR "
-                  "(default 1000000).", "maximum": 1_000_000, "example": 1250},
+        metadata={
+            "description": "Integer minor units, 1 to TAPBANK_MAX_TRANSFER_MINOR "
+            "(default 1000000).",
+            "maximum": 1_000_000,
+            "example": 1250,
+        },
         **kwargs,
     )
 
@@ -42,10 +48,32 @@ class Currency(ma.fields.String):
     def __init__(self, **kwargs) -> None:
         metadata = {"description": "ISO 4217 code", "example": "USD", "pattern": "^[A-Z]{3}$"}
         super().__init__(
-            validate=ma.validate.Regexp(r"^[A-Z]{3}$", error="Must be a 3-letter ISO 4217 code."),
+            # \Z, not $: "$" also matches before a trailing newline ("USD\n").
+            validate=ma.validate.Regexp(r"^[A-Z]{3}\Z", error="Must be a 3-letter ISO 4217 code."),
             metadata=metadata,
             **kwargs,
         )
+
+
+class Text(ma.fields.String):
+    """A string PostgreSQL can store: no NUL character."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("Must not contain a NUL character.")
+        return text
+
+
+class UtcDateTime(ma.fields.AwareDateTime):
+    """An RFC 3339 time with its offset, held in UTC; it must fall in the years 1 to 9999 there."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:
+            raise ma.ValidationError("Must fall in the years 1 to 9999 in UTC.") from error
 
 
 class ListArgsSchema(ma.Schema):
@@ -55,8 +83,9 @@ class ListArgsSchema(ma.Schema):
         load_default=50, validate=ma.validate.Range(min=1, max=200), metadata={"example": 50}
     )
     cursor = ma.fields.String(
-        load_default=None, validate=ma.validate.Length(max=200), metadata={"description":
-        "next_cursor from the previous page."}
+        load_default=None,
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "next_cursor from the previous page."},
     )
 
 

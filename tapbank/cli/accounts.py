@@ -7,12 +7,22 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from tapbank.api.fields import MAX_DEPOSIT_MINOR
 from tapbank.cli.money import from_minor_units, to_minor_units
 from tapbank.extensions import db
 from tapbank.ledger import accounts as account_rules
 from tapbank.models import Account, AccountType
 
 accounts_cli = AppGroup("accounts", help="Open accounts, deposit into them, list them.")
+
+
+def deposit_amount(text: str, currency: str) -> int:
+    """A deposit typed in major units, in minor units, no larger than the API accepts."""
+    amount = to_minor_units(text, currency)
+    if amount > MAX_DEPOSIT_MINOR:
+        limit = from_minor_units(MAX_DEPOSIT_MINOR, currency)
+        raise click.BadParameter(f"{text!r} is more than the largest deposit, {limit} {currency}")
+    return amount
 
 
 @accounts_cli.command("create")
@@ -30,11 +40,11 @@ accounts_cli = AppGroup("accounts", help="Open accounts, deposit into them, list
 def create_account(owner: str, account_type: str, bank: str, currency: str | None, opening: str):
     """Open an account and print its id and its key (shown this once)."""
     currency = (currency or current_app.config["TAPBANK_CURRENCY"]).upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         raise click.BadParameter("must be a 3-letter ISO 4217 code", param_hint="--currency")
     if not owner.strip() or len(owner) > 200:
         raise click.BadParameter("must be 1 to 200 characters", param_hint="--owner")
-    amount = to_minor_units(opening, currency)
+    amount = deposit_amount(opening, currency)
     account, key = account_rules.open_account(
         db.session,
         owner_name=owner,
@@ -57,7 +67,7 @@ def deposit(account_id: uuid.UUID, amount: str, memo: str | None):
     account = db.session.get(Account, account_id)
     if account is None or account.account_type == AccountType.FUNDING:
         raise click.ClickException(f"no account {account_id}")
-    minor = to_minor_units(amount, account.currency)
+    minor = deposit_amount(amount, account.currency)
     if minor <= 0:
         raise click.BadParameter("must be more than zero", param_hint="AMOUNT")
     transfer = account_rules.deposit(db.session, account, minor, memo)

@@ -27,9 +27,17 @@ class Posting:
 
 
 def lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    """Lock accounts in id order, the one order every writer uses, so writers never deadlock."""
+    """Lock accounts in id order, the one order every writer uses, so writers never deadlock.
+
+    populate_existing: an account the session read before the lock must take the locked row's
+    balance, or a transfer committed in between would be overwritten.
+    """
     rows = session.scalars(
-        select(Account).where(Account.id.in_(account_ids)).order_by(Account.id).with_for_update()
+        select(Account)
+        .where(Account.id.in_(account_ids))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     return {account.id: account for account in rows}
 

@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from tapbank.models import Half, HalfStatus, Side, Tap, TapStatus
 
-AWAITING_OTHER = {Side.SENDER: TapStatus.AWAITING_RECEIVER, Side.RECEIVER: TapStatus.AWAITING_SENDER}
+AWAITING_OTHER = {
+    Side.SENDER: TapStatus.AWAITING_RECEIVER,
+    Side.RECEIVER: TapStatus.AWAITING_SENDER,
+}
 
 
 class HalfConflict(Exception):
@@ -73,6 +76,4 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Tap, bool
 
 
 def _same_half(existing: Half, submission: HalfSubmission) -> bool:
-    return all(
-        getattr(existing, f.name) == getattr(submission, f.name) for f in fields(submission)
-    )
+    return all(getattr(existing, f.name) == getattr(submission, f.name) for f in fields(submission))

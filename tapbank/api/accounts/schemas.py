@@ -2,21 +2,19 @@
 
 import marshmallow as ma
 
-from tapbank.api.fields import MAX_DEPOSIT_MINOR, Currency, MinorUnits, page_schema
+from tapbank.api.fields import MAX_DEPOSIT_MINOR, Currency, MinorUnits, Text, page_schema
 
 OPENABLE_TYPES = ("checking", "savings")
 
 
 class AccountCreateSchema(ma.Schema):
-    owner_name = ma.fields.String(
+    owner_name = Text(
         required=True, validate=ma.validate.Length(min=1, max=200), metadata={"example": "Ada"}
     )
     account_type = ma.fields.String(
         load_default="checking", validate=ma.validate.OneOf(OPENABLE_TYPES)
     )
-    bank_name = ma.fields.String(
-        load_default="tapbank", validate=ma.validate.Length(min=1, max=200)
-    )
+    bank_name = Text(load_default="tapbank", validate=ma.validate.Length(min=1, max=200))
     currency = Currency(load_default=None)
     opening_deposit = MinorUnits(minimum=0, maximum=MAX_DEPOSIT_MINOR, load_default=0)
 
@@ -44,7 +42,7 @@ class AccountPatchSchema(ma.Schema):
 
 class DepositSchema(ma.Schema):
     amount = MinorUnits(minimum=1, maximum=MAX_DEPOSIT_MINOR, required=True)
-    memo = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
+    memo = Text(load_default=None, validate=ma.validate.Length(max=500))
 
 
 class TransferSchema(ma.Schema):

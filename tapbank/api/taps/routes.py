@@ -32,7 +32,9 @@ def _visible_tap(key: uuid.UUID) -> TapView:
 def _put_half(key: uuid.UUID, side: Side, fields: dict):
     principal = authenticate()
     if principal.is_admin:
-        raise ApiError(403, "forbidden", "A half is sent by an account's own key, not the operator's.")
+        raise ApiError(
+            403, "forbidden", "A half is sent by an account's own key, not the operator's."
+        )
     submission = HalfSubmission(
         tap_key=key,
         side=side,
@@ -60,9 +62,15 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
 @blp.route("/taps/<uuid:key>/sender")
 class SenderHalf(MethodView):
     @blp.authenticated
-    @blp.arguments(TapSenderSchema, example={"amount": 1250, "currency": "USD",
-                   "device": {"os": "ios", "model": "iPhone 16"},
-                   "tapped_at": "2026-11-26T12:00:00.120Z"})
+    @blp.arguments(
+        TapSenderSchema,
+        example={
+            "amount": 1250,
+            "currency": "USD",
+            "device": {"os": "ios", "model": "iPhone 16"},
+            "tapped_at": "2026-11-26T12:00:00.120Z",
+        },
+    )
     @blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands.")
     @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
     @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")
@@ -74,10 +82,16 @@ class SenderHalf(MethodView):
 @blp.route("/taps/<uuid:key>/receiver")
 class ReceiverHalf(MethodView):
     @blp.authenticated
-    @blp.arguments(TapReceiverSchema, example={"sender_account_id":
-                   "5d1e1c4e-8f43-4a57-9d4b-2f8f0f5c1a10", "amount": 1250, "currency": "USD",
-                   "device": {"os": "android", "model": "Pixel 9"},
-                   "tapped_at": "2026-11-26T12:00:00.350Z"})
+    @blp.arguments(
+        TapReceiverSchema,
+        example={
+            "sender_account_id": "5d1e1c4e-8f43-4a57-9d4b-2f8f0f5c1a10",
+            "amount": 1250,
+            "currency": "USD",
+            "device": {"os": "android", "model": "Pixel 9"},
+            "tapped_at": "2026-11-26T12:00:00.350Z",
+        },
+    )
     @blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands.")
     @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
     @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")

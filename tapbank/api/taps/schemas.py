@@ -2,16 +2,16 @@
 
 import marshmallow as ma
 
-from tapbank.api.fields import Currency, transfer_amount
+from tapbank.api.fields import Currency, Text, UtcDateTime, transfer_amount
 
 EXAMPLE_TIME = "2026-11-26T12:00:00.120Z"
 
 
 class DeviceSchema(ma.Schema):
-    os = ma.fields.String(
+    os = Text(
         required=True, validate=ma.validate.Length(min=1, max=40), metadata={"example": "android"}
     )
-    model = ma.fields.String(
+    model = Text(
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(min=1, max=100),
@@ -25,10 +25,12 @@ class TapSenderSchema(ma.Schema):
     amount = transfer_amount(required=True)
     currency = Currency(required=True)
     device = ma.fields.Nested(DeviceSchema, required=True)
-    tapped_at = ma.fields.AwareDateTime(
+    tapped_at = UtcDateTime(
         required=True,
-        metadata={"description": "The phone's own clock, RFC 3339; kept, never trusted.",
-                  "example": EXAMPLE_TIME},
+        metadata={
+            "description": "The phone's own clock, RFC 3339; kept, never trusted.",
+            "example": EXAMPLE_TIME,
+        },
     )
 
 
@@ -90,9 +92,7 @@ class FailureSchema(ma.Schema):
 class TapSchema(ma.Schema):
     key = ma.fields.UUID()
     status = ma.fields.String(
-        metadata={
-            "enum": ["awaiting_sender", "awaiting_receiver", "matched", "settled", "failed"]
-        }
+        metadata={"enum": ["awaiting_sender", "awaiting_receiver", "matched", "settled", "failed"]}
     )
     sender = ma.fields.Nested(HalfSchema, allow_none=True)
     receiver = ma.fields.Nested(HalfSchema, allow_none=True)

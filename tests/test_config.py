@@ -1,0 +1,141 @@
+"""Settings from the environment; production refuses to start without its secrets."""
+
+import pytest
+
+from tapbank import config as settings
+from tapbank import create_app
+from tapbank.config import (
+    ConfigurationError,
+    DevelopmentConfig,
+    ProductionConfig,
+    config_from_environment,
+)
+
+PRODUCTION_DATABASE = "postgresql+psycopg://tapbank:s3cret-password@db.internal/tapbank"
+PRODUCTION_ADMIN_KEY = "tbadmin_production-key-never-shown"
+
+
+@pytest.fixture
+def production(monkeypatch):
+    """TAPBANK_ENV=production with nothing else of tapbank's set."""
+    monkeypatch.setenv("TAPBANK_ENV", "production")
+    for name in ("DATABASE_URL", "TAPBANK_ADMIN_KEY", "TAPBANK_SCHEDULER"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def refusal() -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        ProductionConfig().check()
+    return str(caught.value)
+
+
+def test_tapbank_env_chooses_the_settings(monkeypatch):
+    for name, config_class in [
+        ("production", ProductionConfig),
+        ("testing", settings.TestingConfig),
+        ("development", DevelopmentConfig),
+    ]:
+        monkeypatch.setenv("TAPBANK_ENV", name)
+        assert type(config_from_environment()) is config_class
+    monkeypatch.delenv("TAPBANK_ENV")
+    assert type(config_from_environment()) is DevelopmentConfig
+
+
+def test_an_unknown_tapbank_env_is_refused(monkeypatch):
+    monkeypatch.setenv("TAPBANK_ENV", "staging")
+    with pytest.raises(ConfigurationError, match="staging"):
+        config_from_environment()
+
+
+def test_production_refuses_without_database_url_and_admin_key(production):
+    reason = refusal()
+    assert "DATABASE_URL" in reason
+    assert "TAPBANK_ADMIN_KEY" in reason
+    assert "\n" not in reason
+
+
+def test_production_refuses_without_database_url_naming_only_it(production):
+    production.setenv("TAPBANK_ADMIN_KEY", PRODUCTION_ADMIN_KEY)
+    reason = refusal()
+    assert "DATABASE_URL" in reason
+    assert "TAPBANK_ADMIN_KEY" not in reason
+    assert PRODUCTION_ADMIN_KEY not in reason
+    assert "\n" not in reason
+
+
+def test_production_refuses_without_admin_key_naming_only_it(production):
+    production.setenv("DATABASE_URL", PRODUCTION_DATABASE)
+    reason = refusal()
+    assert "TAPBANK_ADMIN_KEY" in reason
+    assert "DATABASE_URL" not in reason
+    assert "s3cret-password" not in reason
+    assert "\n" not in reason
+
+
+def test_production_refuses_an_empty_value_as_missing(production):
+    production.setenv("DATABASE_URL", "")
+    production.setenv("TAPBANK_ADMIN_KEY", PRODUCTION_ADMIN_KEY)
+    assert "DATABASE_URL" in refusal()
+
+
+def test_create_app_refuses_before_it_touches_anything(production):
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        create_app()
+
+
+def test_production_starts_with_both_and_never_runs_jobs_in_the_api(production):
+    production.setenv("DATABASE_URL", PRODUCTION_DATABASE)
+    production.setenv("TAPBANK_ADMIN_KEY", PRODUCTION_ADMIN_KEY)
+    production.setenv("TAPBANK_SCHEDULER", "embedded")
+
+    config = config_from_environment()
+    config.check()
+
+    assert config.SQLALCHEMY_DATABASE_URI == PRODUCTION_DATABASE
+    assert config.TAPBANK_ADMIN_KEY == PRODUCTION_ADMIN_KEY
+    assert config.TAPBANK_SCHEDULER == "off"
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TAPBANK_CURRENCY", "eur")
+    monkeypatch.setenv("TAPBANK_MAX_TRANSFER_MINOR", "5000")
+    monkeypatch.setenv("TAPBANK_TAP_TTL_SECONDS", "30")
+    monkeypatch.setenv("TAPBANK_SETTLE_INLINE", "0")
+
+    config = DevelopmentConfig()
+
+    assert config.TAPBANK_CURRENCY == "EUR"
+    assert config.TAPBANK_MAX_TRANSFER_MINOR == 5000
+    assert config.TAPBANK_TAP_TTL_SECONDS == 30
+    assert config.TAPBANK_SETTLE_INLINE is False
+
+
+def test_the_defaults_are_the_contracts(monkeypatch):
+    for name in (
+        "TAPBANK_CURRENCY",
+        "TAPBANK_MAX_TRANSFER_MINOR",
+        "TAPBANK_TAP_TTL_SECONDS",
+        "TAPBANK_RECONCILE_INTERVAL_MS",
+        "TAPBANK_RECONCILE_BATCH",
+        "TAPBANK_SETTLE_INLINE",
+        "TAPBANK_SCHEDULER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    config = DevelopmentConfig()
+
+    assert config.TAPBANK_CURRENCY == "USD"
+    assert config.TAPBANK_MAX_TRANSFER_MINOR == 1_000_000
+    assert config.TAPBANK_TAP_TTL_SECONDS == 120
+    assert config.TAPBANK_RECONCILE_INTERVAL_MS == 500
+    assert config.TAPBANK_RECONCILE_BATCH == 1000
+    assert config.TAPBANK_SETTLE_INLINE is True
+    assert config.TAPBANK_SCHEDULER == "embedded"
+    assert ProductionConfig().TAPBANK_SCHEDULER == "off"
+
+
+def test_a_setting_that_is_not_a_number_is_refused_naming_it(monkeypatch):
+    monkeypatch.setenv("TAPBANK_TAP_TTL_SECONDS", "two minutes")
+    with pytest.raises(ConfigurationError, match="TAPBANK_TAP_TTL_SECONDS"):
+        DevelopmentConfig()
