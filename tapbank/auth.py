@@ -56,6 +56,16 @@ def require_admin() -> Principal:
     return principal
 
 
+def require_account() -> Principal:
+    """Authenticate and insist on an account's key (the operator acts for no account)."""
+    principal = authenticate()
+    if principal.is_admin:
+        raise ApiError(
+            403, "forbidden", "This route takes an account's own key, not the operator's."
+        )
+    return principal
+
+
 def _presented_key() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")

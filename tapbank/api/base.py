@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
-from tapbank.auth import authenticate, require_admin
+from tapbank.auth import authenticate, require_account, require_admin
 from tapbank.errors import error_response
 
 BEARER = [{"bearerAuth": []}]
@@ -42,20 +42,22 @@ class Blueprint(SmorestBlueprint):
 
     def authenticated(self, view: Callable) -> Callable:
         """Any valid key: the owner checks are the view's own (404 for what is not theirs)."""
+        return self._guarded(view, authenticate)
 
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            authenticate()
-            return view(*args, **kwargs)
-
-        return self.doc(security=BEARER)(wrapper)
+    def account_only(self, view: Callable) -> Callable:
+        """An account's own key; the operator's key gets 403 (it acts for no account)."""
+        return self._guarded(view, require_account)
 
     def admin_only(self, view: Callable) -> Callable:
         """The operator's key only; an account key gets 403."""
+        return self._guarded(view, require_admin)
+
+    def _guarded(self, view: Callable, guard: Callable) -> Callable:
+        """Run guard before the view (and before its body is validated), documented as Bearer."""
 
         @wraps(view)
         def wrapper(*args, **kwargs):
-            require_admin()
+            guard()
             return view(*args, **kwargs)
 
         return self.doc(security=BEARER)(wrapper)

@@ -385,6 +385,14 @@ def test_the_admin_key_cannot_send_a_half(client, factory, payer, admin_headers,
 
 
 @pytest.mark.parametrize("side", SIDES)
+def test_the_admin_key_is_refused_before_the_body_is_judged(client, payer, admin_headers, side):
+    key = uuid.uuid4()
+    response = client.put(tap_url(key, side), json={"amount": "nope"}, headers=admin_headers)
+    assert_error(response, 403, "forbidden")
+    assert_nothing_stored(client, key, payer)
+
+
+@pytest.mark.parametrize("side", SIDES)
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Bearer not-a-key"}, {"Authorization": "Basic YTpi"}],

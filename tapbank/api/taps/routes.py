@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from tapbank.api.base import Blueprint
 from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSchema
-from tapbank.auth import authenticate
+from tapbank.auth import authenticate, require_account
 from tapbank.errors import ApiError
 from tapbank.extensions import db
 from tapbank.metrics import HALVES_RECEIVED
@@ -30,11 +30,7 @@ def _visible_tap(key: uuid.UUID) -> TapView:
 
 
 def _put_half(key: uuid.UUID, side: Side, fields: dict):
-    principal = authenticate()
-    if principal.is_admin:
-        raise ApiError(
-            403, "forbidden", "A half is sent by an account's own key, not the operator's."
-        )
+    principal = require_account()
     submission = HalfSubmission(
         tap_key=key,
         side=side,
@@ -61,7 +57,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
 
 @blp.route("/taps/<uuid:key>/sender")
 class SenderHalf(MethodView):
-    @blp.authenticated
+    @blp.account_only
     @blp.arguments(
         TapSenderSchema,
         example={
@@ -81,7 +77,7 @@ class SenderHalf(MethodView):
 
 @blp.route("/taps/<uuid:key>/receiver")
 class ReceiverHalf(MethodView):
-    @blp.authenticated
+    @blp.account_only
     @blp.arguments(
         TapReceiverSchema,
         example={
