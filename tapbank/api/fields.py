@@ -56,12 +56,18 @@ class Currency(ma.fields.String):
 
 
 class Text(ma.fields.String):
-    """A string PostgreSQL can store: no NUL character."""
+    """A string PostgreSQL can store (no NUL character); with blank=False, not only spaces."""
+
+    def __init__(self, *, blank: bool = True, **kwargs) -> None:
+        self.blank = blank
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ma.ValidationError("Must not contain a NUL character.")
+        if not self.blank and not text.strip():
+            raise ma.ValidationError("Must not be blank.")
         return text
 
 

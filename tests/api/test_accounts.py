@@ -143,6 +143,8 @@ def test_the_default_currency_comes_from_the_configuration(app, client, admin_he
     [
         ("owner_name", ""),
         ("owner_name", None),
+        ("owner_name", "   "),
+        ("bank_name", "\t "),
         ("account_type", "funding"),
         ("account_type", "current"),
         ("currency", "usd"),

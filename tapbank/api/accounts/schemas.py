@@ -9,12 +9,17 @@ OPENABLE_TYPES = ("checking", "savings")
 
 class AccountCreateSchema(ma.Schema):
     owner_name = Text(
-        required=True, validate=ma.validate.Length(min=1, max=200), metadata={"example": "Ada"}
+        required=True,
+        blank=False,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"example": "Ada"},
     )
     account_type = ma.fields.String(
         load_default="checking", validate=ma.validate.OneOf(OPENABLE_TYPES)
     )
-    bank_name = Text(load_default="tapbank", validate=ma.validate.Length(min=1, max=200))
+    bank_name = Text(
+        load_default="tapbank", blank=False, validate=ma.validate.Length(min=1, max=200)
+    )
     currency = Currency(load_default=None)
     opening_deposit = MinorUnits(minimum=0, maximum=MAX_DEPOSIT_MINOR, load_default=0)
 
