@@ -9,8 +9,8 @@ import uuid
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from tapbank.ledger.accounts import ensure_funding_account
 from tapbank.ledger.bulk import UUID_ARRAY
-from tapbank.models.accounts import FUNDING_ACCOUNT_ID
 
 
 def seed_accounts(session: Session, count: int, balance: int, currency: str = "USD") -> list:
@@ -30,7 +30,8 @@ def seed_accounts(session: Session, count: int, balance: int, currency: str = "U
 
 
 def _fund(session: Session, ids: list, balance: int, currency: str) -> None:
-    params = {"ids": ids, "amount": balance, "currency": currency, "funding": FUNDING_ACCOUNT_ID}
+    funding = ensure_funding_account(session, currency)
+    params = {"ids": ids, "amount": balance, "currency": currency, "funding": funding}
     session.execute(text("SELECT balance FROM accounts WHERE id = :funding FOR UPDATE"), params)
     statements = [
         "CREATE TEMP TABLE seeded_deposits ON COMMIT DROP AS "

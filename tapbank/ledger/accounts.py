@@ -3,12 +3,13 @@
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tapbank.keys import key_digest, new_account_key
 from tapbank.ledger.postings import Posting, post_transfer
 from tapbank.models import Account, AccountStatus, AccountType, Transfer, TransferKind
-from tapbank.models.accounts import FUNDING_ACCOUNT_ID
+from tapbank.models.accounts import funding_account_id
 
 
 def open_account(
@@ -45,7 +46,7 @@ def deposit(session: Session, account: Account, amount: int, memo: str | None = 
     return post_transfer(
         session,
         Posting(
-            debit_account_id=FUNDING_ACCOUNT_ID,
+            debit_account_id=ensure_funding_account(session, account.currency),
             credit_account_id=account.id,
             amount=amount,
             currency=account.currency,
@@ -53,6 +54,25 @@ def deposit(session: Session, account: Account, amount: int, memo: str | None = 
             memo=memo,
         ),
     )
+
+
+def ensure_funding_account(session: Session, currency: str) -> uuid.UUID:
+    """The bank's funding account in currency, made the first time that currency is used."""
+    account_id = funding_account_id(currency)
+    session.execute(
+        insert(Account)
+        .values(
+            id=account_id,
+            owner_name=f"tapbank funding {currency}",
+            account_type=AccountType.FUNDING,
+            bank_name="tapbank",
+            currency=currency,
+            balance=0,
+            status=AccountStatus.ACTIVE,
+        )
+        .on_conflict_do_nothing(index_elements=[Account.id])
+    )
+    return account_id
 
 
 def rotate_key(session: Session, account: Account) -> str:

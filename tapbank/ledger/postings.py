@@ -13,6 +13,10 @@ class InsufficientFunds(Exception):
     """The debited customer account does not hold the amount."""
 
 
+class CurrencyMismatch(Exception):
+    """A transfer must be in both its accounts' currency."""
+
+
 @dataclass(frozen=True)
 class Posting:
     """One transfer to write: who pays whom how much."""
@@ -46,6 +50,8 @@ def post_transfer(session: Session, posting: Posting) -> Transfer:
     """Write one transfer with its two entries and move the balances; flushes, never commits."""
     accounts = lock_accounts(session, {posting.debit_account_id, posting.credit_account_id})
     debit, credit = accounts[posting.debit_account_id], accounts[posting.credit_account_id]
+    if {debit.currency, credit.currency} != {posting.currency}:
+        raise CurrencyMismatch()
     if debit.account_type != AccountType.FUNDING and debit.balance < posting.amount:
         raise InsufficientFunds()
     transfer = Transfer(

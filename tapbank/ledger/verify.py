@@ -31,8 +31,17 @@ CHECKS = [
     ),
     (
         1,
-        "the sum of all balances, the funding account's included, is zero",
-        "SELECT CASE WHEN coalesce(sum(balance), 0) = 0 THEN 0 ELSE 1 END FROM accounts",
+        "in each currency, the sum of all balances, the funding account's included, is zero",
+        """SELECT count(*) FROM (SELECT currency FROM accounts GROUP BY currency
+                                 HAVING sum(balance) <> 0) unbalanced""",
+    ),
+    (
+        1,
+        "every transfer is in the currency of both its accounts",
+        """SELECT count(*) FROM transfers t
+           JOIN accounts d ON d.id = t.debit_account_id
+           JOIN accounts c ON c.id = t.credit_account_id
+           WHERE t.currency <> d.currency OR t.currency <> c.currency""",
     ),
     (
         2,
@@ -64,7 +73,7 @@ CHECKS = [
     ),
     (
         3,
-        "no half is both settled and failed, and every half ended with its tap, as its tap did",
+        "no half is both settled and failed, and every half of an ended tap ended as its tap did",
         """SELECT count(*) FROM halves h JOIN taps t ON t.key = h.tap_key
            WHERE (h.transfer_id IS NOT NULL AND h.failure_id IS NOT NULL)
               OR (h.status = 'settled' AND (t.status <> 'settled'

@@ -9,8 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tapbank.extensions import db
 from tapbank.models.types import CreatedAt, MinorUnits, Timestamp, UUIDKey, db_enum
 
-# The bank's own account: deposits are transfers from it, so its balance goes negative.
+# The bank's own accounts, one per currency: deposits are transfers from them, so their
+# balances go negative. The USD one is made by the first migration; others on first use.
 FUNDING_ACCOUNT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+_FUNDING_NAMESPACE = uuid.UUID("6f1c9a52-3d0e-4f57-9a51-0c4b7f1e2d10")
+
+
+def funding_account_id(currency: str) -> uuid.UUID:
+    """The id of the bank's funding account in this currency."""
+    if currency == "USD":
+        return FUNDING_ACCOUNT_ID
+    return uuid.uuid5(_FUNDING_NAMESPACE, currency)
 
 
 class AccountType(enum.StrEnum):

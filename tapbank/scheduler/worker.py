@@ -45,14 +45,15 @@ class ReconcilerWorker:
     def start(self) -> None:
         """Register this worker and start its jobs in background threads."""
         with self.app.app_context():
-            now = datetime.now(UTC)
+            # Times from the database's clock, the one the status compares them with: a worker
+            # host's own clock may be off by more than the staleness allowed.
             db.session.add(
                 Worker(
                     id=self.id,
                     hostname=socket.gethostname()[:255],
                     pid=os.getpid(),
-                    started_at=now,
-                    last_heartbeat_at=now,
+                    started_at=func.now(),
+                    last_heartbeat_at=func.now(),
                     state="running",
                 )
             )
@@ -78,7 +79,7 @@ class ReconcilerWorker:
             db.session.execute(
                 update(Worker)
                 .where(Worker.id == self.id)
-                .values(state="stopped", last_heartbeat_at=datetime.now(UTC))
+                .values(state="stopped", last_heartbeat_at=func.now())
             )
             db.session.commit()
             db.session.remove()
@@ -89,7 +90,7 @@ class ReconcilerWorker:
         db.session.execute(
             update(Worker)
             .where(Worker.id == self.id)
-            .values(last_heartbeat_at=datetime.now(UTC), state="running")
+            .values(last_heartbeat_at=func.now(), state="running")
         )
         db.session.commit()
 
