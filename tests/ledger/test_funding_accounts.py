@@ -14,9 +14,12 @@ def test_a_deposit_in_euros_comes_from_the_euro_funding_account(client, factory,
     assert history["items"][0]["counterparty_account_id"] == str(funding_account_id("EUR"))
     assert funding_account_id("EUR") != FUNDING_ACCOUNT_ID
 
-    sums = dict(
-        db.session.execute(text("SELECT currency, sum(balance) FROM accounts GROUP BY currency"))
-    )
+    sums = {
+        currency: total
+        for currency, total in db.session.execute(
+            text("SELECT currency, sum(balance) FROM accounts GROUP BY currency")
+        )
+    }
     assert sums == {"EUR": 0, "USD": 0}
     assert factory.balance(euro) == 5000
     assert factory.balance(dollar) == 700
