@@ -1,0 +1,513 @@
+"""Settlement end to end: halves through the API, then the reconciler (or the inline attempt)."""
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tapbank import create_app
+from tapbank.extensions import db
+from tapbank.ledger.verify import verify_ledger
+from tapbank.models import Transfer
+from tapbank.scheduler import jobs
+from tests import factories
+from tests.conftest import make_config
+from tests.factories import Factory
+
+LEGACY = {
+    "insufficient_funds": 100,
+    "sender_mismatch": 200,
+    "amount_mismatch": 300,
+    "expired": 400,
+    "currency_mismatch": None,
+    "self_transfer": None,
+    "account_inactive": None,
+}
+
+
+@pytest.fixture(scope="module")
+def apps(migrated_app, database_url):
+    """Apps on the test database with settings overridden, one per distinct setting, disposed."""
+    made = {}
+
+    def build(**overrides):
+        settings = tuple(sorted(overrides.items()))
+        if settings not in made:
+            made[settings] = create_app(make_config(database_url, **overrides))
+        return made[settings]
+
+    yield build
+    for other in made.values():
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def deferred(app, apps, admin_headers) -> Factory:
+    """A factory whose PUTs never settle: every pair waits for the reconciler."""
+    deferred_app = apps(TAPBANK_SETTLE_INLINE=False)
+    return Factory(deferred_app, deferred_app.test_client(), admin_headers)
+
+
+@pytest.fixture
+def payer(deferred) -> factories.TestAccount:
+    return deferred.account("Ada", deposit=10_000)
+
+
+@pytest.fixture
+def payee(deferred) -> factories.TestAccount:
+    return deferred.account("Bob")
+
+
+@pytest.fixture
+def stranger(deferred) -> factories.TestAccount:
+    return deferred.account("Cy", deposit=500)
+
+
+@pytest.fixture(autouse=True)
+def ledger_holds(app):
+    """After every test here, every invariant of the ledger holds."""
+    yield
+    db.session.rollback()
+    checks = verify_ledger(db.session, ttl=timedelta(seconds=120), interval=timedelta(seconds=1))
+    db.session.rollback()
+    assert [check.statement for check in checks if not check.holds] == []
+
+
+def reconcile(factory: Factory) -> jobs.PassTotals:
+    """One reconcile pass (expire lone halves, then settle pairs) in the factory's app."""
+    return jobs.in_app_context(factory.app, jobs.reconcile_all)
+
+
+def matched_pair(factory: Factory, payer, payee, amount=1250, **receiver_changes) -> uuid.UUID:
+    """Both halves of a new tap, left matched; receiver_changes alter the receiver's half
+    (receiver_amount for its amount)."""
+    key = uuid.uuid4()
+    assert factory.send(key, payer, factory.sender_body(amount)).status_code == 201
+    receiver_amount = receiver_changes.pop("receiver_amount", amount)
+    receiver = {**factory.receiver_body(payer, receiver_amount), **receiver_changes}
+    response = factory.receive(key, payee, payer, receiver)
+    assert response.status_code == 201, response.json
+    assert response.json["status"] == "matched"
+    return key
+
+
+def read_tap(factory: Factory, key, account: factories.TestAccount | None = None) -> dict:
+    headers = account.headers if account else factory.admin_headers
+    response = factory.client.get(f"/api/v1/taps/{key}", headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def history(factory: Factory, account: factories.TestAccount) -> list[dict]:
+    path = f"/api/v1/accounts/{account.id}/transfers"
+    response = factory.client.get(path, headers=account.headers)
+    assert response.status_code == 200, response.json
+    return response.json["items"]
+
+
+def failure_listing(factory: Factory, key) -> list[dict]:
+    """The reconciliation-failures items for key (there should be exactly one)."""
+    response = factory.client.get(
+        "/api/v1/reconciliation-failures?limit=200", headers=factory.admin_headers
+    )
+    assert response.status_code == 200, response.json
+    return [item for item in response.json["items"] if item["key"] == str(key)]
+
+
+def shift_arrival(key, side: str, seconds: float) -> None:
+    """Make a half look as if it reached the server this many seconds earlier."""
+    db.session.execute(
+        text(
+            "UPDATE halves SET received_at = received_at - make_interval(secs => :seconds) "
+            "WHERE tap_key = :key AND side = :side"
+        ),
+        {"key": key, "side": side, "seconds": seconds},
+    )
+    db.session.commit()
+
+
+def assert_failed(factory: Factory, key, reasons: list[str], parties, balances: dict) -> dict:
+    """The tap failed for exactly these reasons, visible to both parties and the operator,
+    listed among the reconciliation failures, and no money moved."""
+    tap = read_tap(factory, key)
+    assert tap["status"] == "failed"
+    assert tap["transfer"] is None
+    expected = [{"reason": reason, "legacy_code": LEGACY[reason]} for reason in reasons]
+    assert tap["failure"]["reasons"] == expected
+    assert tap["failure"]["message"] and tap["failure"]["failed_at"]
+    for side in ("sender", "receiver"):
+        assert tap[side] is None or tap[side]["status"] == "failed"
+    for party in parties:
+        assert read_tap(factory, key, party) == tap
+    (listed,) = failure_listing(factory, key)
+    assert listed["failure"] == tap["failure"]
+    assert (listed["sender"], listed["receiver"]) == (tap["sender"], tap["receiver"])
+    for account, balance in balances.items():
+        assert factory.balance(account) == balance
+    assert db.session.scalar(select(func.count()).where(Transfer.tap_key == key)) == 0
+    return tap
+
+
+# -- settling ------------------------------------------------------------------------------------
+
+
+def test_a_matched_pair_settles_when_the_reconciler_runs(deferred, payer, payee):
+    key = matched_pair(deferred, payer, payee, 1250)
+    assert deferred.balance(payer) == 10_000
+
+    totals = reconcile(deferred)
+
+    assert (totals.settled, totals.failed) == (1, 0)
+    tap = read_tap(deferred, key, payee)
+    assert tap["status"] == "settled" and tap["failure"] is None
+    assert tap["sender"]["status"] == tap["receiver"]["status"] == "settled"
+    assert tap["transfer"]["sender_account_id"] == payer.id
+    assert tap["transfer"]["receiver_account_id"] == payee.id
+    assert (tap["transfer"]["amount"], tap["transfer"]["currency"]) == (1250, "USD")
+    assert read_tap(deferred, key, payer) == tap
+    assert (deferred.balance(payer), deferred.balance(payee)) == (8750, 1250)
+    assert failure_listing(deferred, key) == []
+
+
+def test_a_settled_tap_is_in_both_accounts_transfer_history(deferred, payer, payee):
+    key = matched_pair(deferred, payer, payee, 1250)
+    reconcile(deferred)
+    transfer_id = read_tap(deferred, key)["transfer"]["id"]
+
+    paid = [item for item in history(deferred, payer) if item["tap_key"] == str(key)]
+    received = [item for item in history(deferred, payee) if item["tap_key"] == str(key)]
+
+    assert len(paid) == len(received) == 1
+    assert paid[0]["transfer_id"] == received[0]["transfer_id"] == transfer_id
+    assert (paid[0]["kind"], paid[0]["direction"], paid[0]["amount"]) == ("tap", "debit", 1250)
+    assert (paid[0]["counterparty_account_id"], paid[0]["balance_after"]) == (payee.id, 8750)
+    assert (received[0]["direction"], received[0]["amount"]) == ("credit", 1250)
+    assert (received[0]["counterparty_account_id"], received[0]["balance_after"]) == (
+        payer.id,
+        1250,
+    )
+
+
+def test_a_second_pass_finds_nothing_to_do_and_moves_nothing_again(deferred, payer, payee):
+    key = matched_pair(deferred, payer, payee, 1250)
+    assert reconcile(deferred).settled == 1
+
+    again = reconcile(deferred)
+
+    assert (again.settled, again.failed, again.batches) == (0, 0, 0)
+    assert deferred.balance(payer) == 8750
+    assert db.session.scalar(select(func.count()).where(Transfer.tap_key == key)) == 1
+
+
+def test_a_transfer_of_the_whole_balance_settles(deferred, payee):
+    exact = deferred.account("Dee", deposit=1250)
+    key = matched_pair(deferred, exact, payee, 1250)
+
+    reconcile(deferred)
+
+    assert read_tap(deferred, key)["status"] == "settled"
+    assert (deferred.balance(exact), deferred.balance(payee)) == (0, 1250)
+
+
+# -- each rule alone -----------------------------------------------------------------------------
+
+
+def test_a_payee_expecting_another_payer_fails_as_sender_mismatch(deferred, payer, payee, stranger):
+    key = matched_pair(deferred, payer, payee, sender_account_id=stranger.id)
+    reconcile(deferred)
+    assert_failed(
+        deferred, key, ["sender_mismatch"], [payer, payee], {payer: 10_000, payee: 0, stranger: 500}
+    )
+
+
+def test_halves_with_different_amounts_fail_as_amount_mismatch(deferred, payer, payee):
+    key = matched_pair(deferred, payer, payee, 1250, receiver_amount=1200)
+    reconcile(deferred)
+    assert_failed(deferred, key, ["amount_mismatch"], [payer, payee], {payer: 10_000, payee: 0})
+
+
+def test_a_payee_account_in_another_currency_fails_as_currency_mismatch(deferred, payer):
+    euro = deferred.account("Eve", currency="EUR")
+    key = matched_pair(deferred, payer, euro, 1250)
+    reconcile(deferred)
+    assert_failed(deferred, key, ["currency_mismatch"], [payer, euro], {payer: 10_000, euro: 0})
+
+
+def test_halves_in_another_currency_than_the_accounts_fail_as_currency_mismatch(
+    deferred, payer, payee
+):
+    key = uuid.uuid4()
+    assert deferred.send(key, payer, deferred.sender_body(1250, "EUR")).status_code == 201
+    receiver = deferred.receiver_body(payer, 1250, "EUR")
+    assert deferred.receive(key, payee, payer, receiver).json["status"] == "matched"
+    reconcile(deferred)
+    assert_failed(deferred, key, ["currency_mismatch"], [payer, payee], {payer: 10_000, payee: 0})
+
+
+def test_an_account_paying_itself_fails_as_self_transfer(deferred, payer):
+    key = matched_pair(deferred, payer, payer, 1250)
+    reconcile(deferred)
+    assert_failed(deferred, key, ["self_transfer"], [payer], {payer: 10_000})
+
+
+@pytest.mark.parametrize("frozen", ["payer", "payee"])
+def test_a_party_frozen_before_reconciliation_fails_the_tap_as_account_inactive(
+    deferred, payer, payee, frozen
+):
+    key = matched_pair(deferred, payer, payee, 1250)
+    account = payer if frozen == "payer" else payee
+    response = deferred.client.patch(
+        f"/api/v1/accounts/{account.id}", json={"status": "frozen"}, headers=deferred.admin_headers
+    )
+    assert response.status_code == 200 and response.json["status"] == "frozen"
+
+    reconcile(deferred)
+
+    assert_failed(deferred, key, ["account_inactive"], [payer, payee], {payer: 10_000, payee: 0})
+
+
+def test_a_payer_without_the_amount_fails_as_insufficient_funds(deferred, payee):
+    short = deferred.account("Dee", deposit=1249)
+    key = matched_pair(deferred, short, payee, 1250)
+    reconcile(deferred)
+    assert_failed(deferred, key, ["insufficient_funds"], [short, payee], {short: 1249, payee: 0})
+
+
+# -- expiry on the server's clock ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("earlier", ["sender", "receiver"])
+def test_halves_that_reached_the_server_further_apart_than_the_ttl_fail_as_expired(
+    deferred, payer, payee, earlier
+):
+    key = matched_pair(deferred, payer, payee, 1250)
+    shift_arrival(key, earlier, 121)  # the TTL is 120 s
+
+    reconcile(deferred)
+
+    assert_failed(deferred, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
+
+
+def test_halves_just_within_the_ttl_settle(deferred, payer, payee):
+    key = matched_pair(deferred, payer, payee, 1250)
+    shift_arrival(key, "sender", 119)
+
+    reconcile(deferred)
+
+    assert read_tap(deferred, key)["status"] == "settled"
+
+
+def test_a_pair_that_met_in_time_settles_however_late_the_reconciler_comes(deferred, payer, payee):
+    key = matched_pair(deferred, payer, payee, 1250)
+    shift_arrival(key, "sender", 3600)
+    shift_arrival(key, "receiver", 3600)
+    db.session.execute(
+        text(
+            "UPDATE taps SET created_at = created_at - interval '1 hour', "
+            "matched_at = matched_at - interval '1 hour' WHERE key = :key"
+        ),
+        {"key": key},
+    )
+    db.session.commit()
+
+    reconcile(deferred)
+
+    assert read_tap(deferred, key)["status"] == "settled"
+    assert deferred.balance(payee) == 1250
+
+
+def test_a_second_half_arriving_after_the_ttl_fails_the_pair_as_expired(app, apps, admin_headers):
+    short_ttl = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
+    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    key = uuid.uuid4()
+    assert factory.send(key, payer).status_code == 201
+    time.sleep(1.2)
+    assert factory.receive(key, payee, payer).json["status"] == "matched"
+
+    reconcile(factory)
+
+    assert_failed(factory, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
+
+
+def test_a_lone_half_older_than_the_ttl_expires_and_a_younger_one_waits(app, apps, admin_headers):
+    short_ttl = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
+    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    lone, fresh = uuid.uuid4(), uuid.uuid4()
+    assert factory.send(lone, payer).status_code == 201
+    time.sleep(1.2)
+    assert factory.receive(fresh, payee, payer).status_code == 201
+
+    totals = reconcile(factory)
+
+    assert totals.expired == 1
+    tap = assert_failed(factory, lone, ["expired"], [payer], {payer: 10_000, payee: 0})
+    assert tap["receiver"] is None and tap["sender"]["status"] == "failed"
+    assert read_tap(factory, fresh)["status"] == "awaiting_sender"
+
+
+def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(
+    app, apps, admin_headers
+):
+    short_ttl = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
+    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    key = uuid.uuid4()
+    assert factory.send(key, payer).status_code == 201
+    time.sleep(1.2)
+    assert reconcile(factory).expired == 1
+    expired_failure = read_tap(factory, key)["failure"]
+
+    late = factory.receive(key, payee, payer)
+
+    assert late.status_code == 201
+    assert late.json["status"] == "failed"
+    assert late.json["receiver"]["status"] == "failed"
+    assert late.json["failure"] == expired_failure
+    assert factory.receive(key, payee, payer, _same_body(late.json["receiver"], payer)).json == (
+        late.json
+    )
+    again = reconcile(factory)
+    assert (again.settled, again.failed, again.expired) == (0, 0, 0)
+    tap = assert_failed(factory, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
+    assert tap["sender"]["status"] == tap["receiver"]["status"] == "failed"
+
+
+def _same_body(half: dict, payer: factories.TestAccount) -> dict:
+    """The body a phone sent for this receiver half, to replay it."""
+    return {
+        "sender_account_id": payer.id,
+        "amount": half["amount"],
+        "currency": half["currency"],
+        "device": half["device"],
+        "tapped_at": half["tapped_at"],
+    }
+
+
+# -- several reasons at once ---------------------------------------------------------------------
+
+
+def test_every_legacy_reason_at_once_is_listed_with_its_code(deferred, runner, payee, stranger):
+    short = deferred.account("Dee", deposit=100)
+    key = matched_pair(
+        deferred, short, payee, 1250, sender_account_id=stranger.id, receiver_amount=999
+    )
+    shift_arrival(key, "sender", 600)
+
+    result = runner.invoke(args=["reconcile"])
+
+    assert result.exit_code == 0, result.output
+    assert "failed 1" in result.output
+    for reason in ("insufficient_funds", "sender_mismatch", "amount_mismatch", "expired"):
+        assert f"failed for {reason}: 1" in result.output
+    tap = assert_failed(
+        deferred,
+        key,
+        ["insufficient_funds", "sender_mismatch", "amount_mismatch", "expired"],
+        [short, payee],
+        {short: 100, payee: 0, stranger: 500},
+    )
+    assert [reason["legacy_code"] for reason in tap["failure"]["reasons"]] == [100, 200, 300, 400]
+
+
+def test_all_seven_reasons_at_once_are_all_listed(deferred, stranger):
+    frozen = deferred.account("Dee", deposit=100)
+    key = uuid.uuid4()
+    assert deferred.send(key, frozen, deferred.sender_body(1250)).status_code == 201
+    receiver = deferred.receiver_body(stranger, 999, "EUR")
+    assert deferred.receive(key, frozen, stranger, receiver).json["status"] == "matched"
+    shift_arrival(key, "receiver", 600)
+    path = f"/api/v1/accounts/{frozen.id}"
+    patched = deferred.client.patch(path, json={"status": "frozen"}, headers=deferred.admin_headers)
+    assert patched.status_code == 200
+
+    reconcile(deferred)
+
+    assert_failed(deferred, key, list(LEGACY), [frozen], {frozen: 100, stranger: 500})
+
+
+# -- ordering within a batch ---------------------------------------------------------------------
+
+
+def test_transfers_from_one_account_apply_in_arrival_order_against_what_earlier_ones_left(
+    deferred, payee
+):
+    payer = deferred.account("Dee", deposit=100)
+    # Keys in descending order, so an order by key alone would be the reverse of arrival.
+    keys = sorted((uuid.uuid4() for _ in range(3)), reverse=True)
+    for key, amount in zip(keys, (60, 60, 40), strict=True):
+        assert deferred.send(key, payer, deferred.sender_body(amount)).status_code == 201
+        receiver = deferred.receiver_body(payer, amount)
+        assert deferred.receive(key, payee, payer, receiver).json["status"] == "matched"
+
+    totals = reconcile(deferred)
+
+    assert (totals.batches, totals.settled, totals.failed) == (1, 2, 1)
+    assert [read_tap(deferred, key)["status"] for key in keys] == ["settled", "failed", "settled"]
+    assert read_tap(deferred, keys[1])["failure"]["reasons"] == [
+        {"reason": "insufficient_funds", "legacy_code": 100}
+    ]
+    assert (deferred.balance(payer), deferred.balance(payee)) == (0, 100)
+    taps = [item for item in history(deferred, payer) if item["kind"] == "tap"]
+    # Newest first: the 40 left nothing, the first 60 left 40.
+    assert [(item["tap_key"], item["balance_after"]) for item in taps] == [
+        (str(keys[2]), 0),
+        (str(keys[0]), 40),
+    ]
+
+
+# -- the inline attempt --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sender_first", [True, False], ids=["sender-first", "receiver-first"])
+def test_the_second_put_answers_settled_when_inline_settlement_is_on(client, factory, sender_first):
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    key = uuid.uuid4()
+    if sender_first:
+        assert factory.send(key, payer).json["status"] == "awaiting_receiver"
+        second = factory.receive(key, payee, payer)
+    else:
+        assert factory.receive(key, payee, payer).json["status"] == "awaiting_sender"
+        second = factory.send(key, payer)
+
+    assert second.status_code == 201
+    assert second.json["status"] == "settled"
+    assert second.json["transfer"]["amount"] == 1250
+    assert jobs.in_app_context(factory.app, jobs.reconcile_all).settled == 0
+    assert (factory.balance(payer), factory.balance(payee)) == (8750, 1250)
+
+
+def test_the_second_put_answers_failed_with_reasons_when_inline_settlement_fails(client, factory):
+    payer, payee = factory.account("Ada", deposit=100), factory.account("Bob")
+    key = uuid.uuid4()
+    assert factory.send(key, payer, factory.sender_body(1250)).status_code == 201
+
+    second = factory.receive(key, payee, payer, factory.receiver_body(payer, 1000))
+
+    assert second.status_code == 201
+    assert second.json["status"] == "failed"
+    assert second.json["failure"]["reasons"] == [
+        {"reason": "insufficient_funds", "legacy_code": 100},
+        {"reason": "amount_mismatch", "legacy_code": 300},
+    ]
+    assert_failed(factory, key, ["insufficient_funds", "amount_mismatch"], [payer, payee], {})
+
+
+def test_the_inline_attempt_applies_the_ttl_too(app, apps, admin_headers):
+    short_ttl = apps(TAPBANK_TAP_TTL_SECONDS=1)
+    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    key = uuid.uuid4()
+    assert factory.receive(key, payee, payer).status_code == 201
+    time.sleep(1.2)
+
+    second = factory.send(key, payer)
+
+    assert second.status_code == 201
+    assert second.json["status"] == "failed"
+    assert second.json["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 400}]
+    assert (factory.balance(payer), factory.balance(payee)) == (10_000, 0)
