@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from tapbank.extensions import db
@@ -21,6 +21,7 @@ from tapbank.scheduler import jobs
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
+FORGET_AFTER = timedelta(days=1)
 
 
 class ReconcilerWorker:
@@ -56,6 +57,10 @@ class ReconcilerWorker:
                     last_heartbeat_at=func.now(),
                     state="running",
                 )
+            )
+            # Workers silent for a day are history; their job rows go with them (cascade).
+            db.session.execute(
+                delete(Worker).where(Worker.last_heartbeat_at < func.now() - FORGET_AFTER)
             )
             db.session.commit()
         tasks = {"reconcile": jobs.reconcile, "expire": jobs.expire, "heartbeat": self._beat}

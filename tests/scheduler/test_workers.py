@@ -336,3 +336,24 @@ def test_the_status_shows_live_workers_running_a_killed_one_dead_and_the_backlog
     after = scheduler_status(status_client, admin_headers)
     assert states(after) == {alive.pid: "stopped", doomed.pid: "dead"}
     assert after["healthy"] is False
+
+
+def test_a_starting_worker_forgets_workers_silent_for_a_day(app):
+    from tapbank.scheduler.worker import ReconcilerWorker
+
+    db.session.execute(
+        text(
+            "INSERT INTO workers (id, hostname, pid, started_at, last_heartbeat_at, state) VALUES "
+            "(gen_random_uuid(), 'old', 1, now() - interval '3 days', now() - interval '2 days',"
+            " 'running'), "
+            "(gen_random_uuid(), 'recent', 2, now() - interval '1 hour', now() - interval '1 hour',"
+            " 'stopped')"
+        )
+    )
+    db.session.commit()
+    worker = ReconcilerWorker(app)
+    worker.start()
+    worker.stop()
+    hosts = set(db.session.scalars(text("SELECT hostname FROM workers")))
+    assert "old" not in hosts
+    assert "recent" in hosts

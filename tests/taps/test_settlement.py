@@ -4,6 +4,7 @@ import time
 import uuid
 from datetime import timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, text
 
@@ -12,8 +13,10 @@ from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.models import Transfer
 from tapbank.scheduler import jobs
+from tapbank.taps.settlement import settle_batch
 from tests import factories
 from tests.conftest import make_config
+from tests.database import libpq_url
 from tests.factories import Factory
 
 LEGACY = {
@@ -511,3 +514,24 @@ def test_the_inline_attempt_applies_the_ttl_too(app, apps, admin_headers):
     assert second.json["status"] == "failed"
     assert second.json["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 400}]
     assert (factory.balance(payer), factory.balance(payee)) == (10_000, 0)
+
+
+def test_a_pair_another_transaction_holds_is_skipped_not_waited_on(
+    deferred, payer, payee, database_url
+):
+    held_key = matched_pair(deferred, payer, payee, amount=100)
+    free_key = matched_pair(deferred, payer, payee, amount=200)
+    with psycopg.connect(libpq_url(database_url)) as holder:
+        holder.execute("SELECT 1 FROM taps WHERE key = %s FOR UPDATE", (held_key,))
+        started = time.monotonic()
+        with deferred.app.app_context():
+            db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+            result = settle_batch(db.session, limit=10, ttl=timedelta(seconds=120))
+            db.session.commit()
+        assert time.monotonic() - started < 2
+        assert result.settled == 1
+        holder.rollback()
+    assert read_tap(deferred, held_key)["status"] == "matched"
+    assert read_tap(deferred, free_key)["status"] == "settled"
+    assert reconcile(deferred).settled == 1
+    assert read_tap(deferred, held_key)["status"] == "settled"
