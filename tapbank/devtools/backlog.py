@@ -44,11 +44,11 @@ def _fund(session: Session, ids: list, balance: int, currency: str) -> None:
         "INSERT INTO entries (transfer_id, account_id, amount, balance_after) "
         "SELECT transfer_id, entry.account_id, entry.amount, entry.balance_after "
         "FROM seeded_deposits d, (SELECT balance FROM accounts WHERE id = :funding) f, "
-        "LATERAL (VALUES (1, :funding, -:amount, f.balance - :amount * d.ord), "
+        "LATERAL (VALUES (1, :funding, -:amount, f.balance - CAST(:amount AS bigint) * d.ord), "
         "                (2, d.account_id, :amount, :amount)) "
         "AS entry(side, account_id, amount, balance_after) ORDER BY d.ord, entry.side",
         "UPDATE accounts SET balance = balance + :amount WHERE id = ANY(:ids)",
-        "UPDATE accounts SET balance = balance - :amount * cardinality(:ids) WHERE id = :funding",
+        "UPDATE accounts SET balance = balance - CAST(:amount AS bigint) * cardinality(:ids) WHERE id = :funding",
         "DROP TABLE seeded_deposits",
     ]
     for statement in statements:

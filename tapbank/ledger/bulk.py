@@ -3,10 +3,8 @@
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import ARRAY, BigInteger, Uuid, bindparam, insert, text
+from sqlalchemy import ARRAY, BigInteger, Uuid, bindparam, text
 from sqlalchemy.orm import Session
-
-from tapbank.models import Entry, Failure, Transfer
 
 UUID_ARRAY = ARRAY(Uuid())
 BIGINT_ARRAY = ARRAY(BigInteger())
@@ -25,13 +23,26 @@ class Movement:
     payee_balance_after: int
 
 
+TRANSFER_COLUMNS = (
+    "id",
+    "kind",
+    "tap_key",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "currency",
+)
+ENTRY_COLUMNS = ("transfer_id", "account_id", "amount", "balance_after")
+FAILURE_COLUMNS = ("id", "tap_key", "reasons", "message")
+
+
 @dataclass
 class Outcomes:
-    """Rows to write for one batch: transfers with entries, failures, and which tap got which."""
+    """Rows to write for one batch, in COPY column order, and which tap got which outcome."""
 
-    transfers: list[dict] = field(default_factory=list)
-    entries: list[dict] = field(default_factory=list)
-    failures: list[dict] = field(default_factory=list)
+    transfers: list[tuple] = field(default_factory=list)
+    entries: list[tuple] = field(default_factory=list)
+    failures: list[tuple] = field(default_factory=list)
     settled_keys: list[uuid.UUID] = field(default_factory=list)
     settled_transfer_ids: list[uuid.UUID] = field(default_factory=list)
     failed_keys: list[uuid.UUID] = field(default_factory=list)
@@ -40,39 +51,28 @@ class Outcomes:
     def settle(self, movement: Movement) -> None:
         transfer_id = uuid.uuid4()
         self.transfers.append(
-            {
-                "id": transfer_id,
-                "kind": "tap",
-                "tap_key": movement.tap_key,
-                "debit_account_id": movement.payer_id,
-                "credit_account_id": movement.payee_id,
-                "amount": movement.amount,
-                "currency": movement.currency,
-                "memo": None,
-            }
+            (
+                transfer_id,
+                "tap",
+                movement.tap_key,
+                movement.payer_id,
+                movement.payee_id,
+                movement.amount,
+                movement.currency,
+            )
         )
-        self.entries += [
-            {
-                "transfer_id": transfer_id,
-                "account_id": movement.payer_id,
-                "amount": -movement.amount,
-                "balance_after": movement.payer_balance_after,
-            },
-            {
-                "transfer_id": transfer_id,
-                "account_id": movement.payee_id,
-                "amount": movement.amount,
-                "balance_after": movement.payee_balance_after,
-            },
-        ]
+        self.entries.append(
+            (transfer_id, movement.payer_id, -movement.amount, movement.payer_balance_after)
+        )
+        self.entries.append(
+            (transfer_id, movement.payee_id, movement.amount, movement.payee_balance_after)
+        )
         self.settled_keys.append(movement.tap_key)
         self.settled_transfer_ids.append(transfer_id)
 
     def fail(self, tap_key: uuid.UUID, reasons: list[str], message: str) -> None:
         failure_id = uuid.uuid4()
-        self.failures.append(
-            {"id": failure_id, "tap_key": tap_key, "reasons": reasons, "message": message}
-        )
+        self.failures.append((failure_id, tap_key, reasons, message))
         self.failed_keys.append(tap_key)
         self.failure_ids.append(failure_id)
 
@@ -84,11 +84,11 @@ class ConcurrentChange(RuntimeError):
 def write_outcomes(session: Session, outcomes: Outcomes, balances: dict[uuid.UUID, int]) -> None:
     """Insert transfers, entries and failures, set balances, and end the matched taps."""
     if outcomes.transfers:
-        session.execute(insert(Transfer), outcomes.transfers)
-        session.execute(insert(Entry), outcomes.entries)
+        _copy(session, "transfers", TRANSFER_COLUMNS, outcomes.transfers)
+        _copy(session, "entries", ENTRY_COLUMNS, outcomes.entries)
         _set_balances(session, balances)
     if outcomes.failures:
-        session.execute(insert(Failure), outcomes.failures)
+        _copy(session, "failures", FAILURE_COLUMNS, outcomes.failures)
     end_taps(session, outcomes.settled_keys, outcomes.settled_transfer_ids, settled=True)
     end_taps(session, outcomes.failed_keys, outcomes.failure_ids, settled=False)
 
@@ -96,8 +96,20 @@ def write_outcomes(session: Session, outcomes: Outcomes, balances: dict[uuid.UUI
 def write_expiries(session: Session, outcomes: Outcomes) -> None:
     """Insert the failures of lone halves and end their taps."""
     if outcomes.failures:
-        session.execute(insert(Failure), outcomes.failures)
+        _copy(session, "failures", FAILURE_COLUMNS, outcomes.failures)
         end_taps(session, outcomes.failed_keys, outcomes.failure_ids, settled=False, lone=True)
+
+
+def _copy(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY rows into table on the session's own connection, inside its transaction.
+
+    Rows go in list order, so entries take ascending ids in the order their balances ran.
+    """
+    driver_connection = session.connection().connection.driver_connection
+    with driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:

@@ -48,7 +48,7 @@ class Entry(db.Model):
     )
 
     id: Mapped[SerialKey]
-    transfer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("transfers.id"), index=True)
+    transfer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("transfers.id"))
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
     amount: Mapped[MinorUnits]
     balance_after: Mapped[MinorUnits]

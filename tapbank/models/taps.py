@@ -62,6 +62,7 @@ class Tap(db.Model):
             "created_at",
             postgresql_where="status IN ('awaiting_sender', 'awaiting_receiver')",
         ),
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     key: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -89,7 +90,7 @@ class Half(db.Model):
         CheckConstraint(
             "side = 'receiver' OR sender_account_id = account_id", name="sender_is_the_payer"
         ),
-        Index("ix_halves_account_id_received_at", "account_id", "received_at"),
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[SerialKey]

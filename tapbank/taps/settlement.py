@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tapbank.ledger import bulk
 from tapbank.metrics import record_batch
@@ -48,10 +48,10 @@ def settle_batch(
     if not pairs:
         return BatchResult()
     accounts = _lock_accounts(session, {p.payer_id for p in pairs} | {p.payee_id for p in pairs})
-    balances = {account_id: account.balance for account_id, account in accounts.items()}
+    balances = {account_id: balance for account_id, (balance, _, _) in accounts.items()}
     states = {
-        account_id: AccountState(account.currency, account.status == AccountStatus.ACTIVE)
-        for account_id, account in accounts.items()
+        account_id: AccountState(currency, status == AccountStatus.ACTIVE)
+        for account_id, (_, currency, status) in accounts.items()
     }
     outcomes = bulk.Outcomes()
     result = BatchResult()
@@ -101,47 +101,40 @@ def _ttl() -> timedelta:
 def _take_matched_pairs(
     session: Session, limit: int, keys: list[uuid.UUID] | None
 ) -> list[PairedHalves]:
+    """Lock up to limit matched taps, oldest match first, with both halves, in one query."""
+    sender, receiver = aliased(Half), aliased(Half)
     taken = (
-        select(Tap.key)
+        select(
+            Tap.key,
+            sender.account_id,
+            receiver.account_id,
+            receiver.sender_account_id,
+            sender.amount,
+            receiver.amount,
+            sender.currency,
+            receiver.currency,
+            sender.received_at,
+            receiver.received_at,
+        )
+        .join(sender, (sender.tap_key == Tap.key) & (sender.side == Side.SENDER))
+        .join(receiver, (receiver.tap_key == Tap.key) & (receiver.side == Side.RECEIVER))
         .where(Tap.status == TapStatus.MATCHED)
+        # Arrival order: matched_at is when the second half reached the server.
         .order_by(Tap.matched_at, Tap.key)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=Tap, skip_locked=True)
     )
     if keys is not None:
         taken = taken.where(Tap.key.in_(keys))
-    tap_keys = session.scalars(taken).all()
-    if not tap_keys:
-        return []
-    halves: dict[uuid.UUID, dict[Side, Half]] = {}
-    for half in session.scalars(select(Half).where(Half.tap_key.in_(tap_keys))):
-        halves.setdefault(half.tap_key, {})[half.side] = half
-    # tap_keys come in arrival order: matched_at is when the second half reached the server.
-    return [_paired(halves[key]) for key in tap_keys]
+    return [PairedHalves(*row) for row in session.execute(taken)]
 
 
-def _paired(halves: dict[Side, Half]) -> PairedHalves:
-    sender, receiver = halves[Side.SENDER], halves[Side.RECEIVER]
-    return PairedHalves(
-        tap_key=sender.tap_key,
-        payer_id=sender.account_id,
-        payee_id=receiver.account_id,
-        expected_payer_id=receiver.sender_account_id,
-        sender_amount=sender.amount,
-        receiver_amount=receiver.amount,
-        sender_currency=sender.currency,
-        receiver_currency=receiver.currency,
-        sender_received_at=sender.received_at,
-        receiver_received_at=receiver.received_at,
-    )
-
-
-def _lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    rows = session.scalars(
-        select(Account)
+def _lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple]:
+    """Lock the batch's accounts in id order; returns id -> (balance, currency, status)."""
+    rows = session.execute(
+        select(Account.id, Account.balance, Account.currency, Account.status)
         .where(Account.id.in_(account_ids))
         .order_by(Account.id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
-    return {account.id: account for account in rows}
+    return {row.id: (row.balance, row.currency, row.status) for row in rows}
