@@ -48,7 +48,8 @@ def _fund(session: Session, ids: list, balance: int, currency: str) -> None:
         "                (2, d.account_id, :amount, :amount)) "
         "AS entry(side, account_id, amount, balance_after) ORDER BY d.ord, entry.side",
         "UPDATE accounts SET balance = balance + :amount WHERE id = ANY(:ids)",
-        "UPDATE accounts SET balance = balance - CAST(:amount AS bigint) * cardinality(:ids) WHERE id = :funding",
+        "UPDATE accounts SET balance = balance - CAST(:amount AS bigint) * cardinality(:ids) "
+        "WHERE id = :funding",
         "DROP TABLE seeded_deposits",
     ]
     for statement in statements:
