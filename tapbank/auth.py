@@ -30,13 +30,17 @@ class Principal:
 
 
 def authenticate() -> Principal:
-    """Authenticate the current request or raise 401/429; remembers the result on g."""
+    """Authenticate the current request or raise 401/429; remembers the result on g.
+
+    Only failures are limited: past the limit a failing attempt gets 429 instead of 401, while a
+    valid key is served, so guessing stops without locking out customers behind the same NAT.
+    """
     if "principal" in g:
         return g.principal
-    _refuse_if_rate_limited(_client_address())
     presented = _presented_key()
     principal = _principal_for(presented) if presented else None
     if principal is None:
+        _refuse_if_rate_limited(_client_address())
         _record_failure(presented)
         raise ApiError(
             401,

@@ -35,44 +35,42 @@ class HalfSubmission:
     tapped_at: datetime
 
 
-def submit_half(session: Session, submission: HalfSubmission) -> tuple[Tap, bool]:
-    """Record a half, or recognise its replay. Returns (tap, created); flushes, never commits.
+def submit_half(session: Session, submission: HalfSubmission) -> tuple[Tap, dict[Side, Half], bool]:
+    """Record a half, or recognise its replay; flushes, never commits.
 
-    The tap row is locked first, so two halves of one key, or two copies of one half, are taken
+    Returns the tap, its halves by side and whether this half is new. The tap row is upserted
+    and locked in one statement, so two halves of one key, or two copies of one half, are taken
     one after the other and the second always sees the first.
     """
-    session.execute(
-        insert(Tap)
-        .values(key=submission.tap_key, status=AWAITING_OTHER[submission.side])
-        .on_conflict_do_nothing(index_elements=[Tap.key])
-    )
+    upsert = insert(Tap).values(key=submission.tap_key, status=AWAITING_OTHER[submission.side])
     tap = session.scalars(
-        select(Tap)
-        .where(Tap.key == submission.tap_key)
-        .with_for_update()
+        upsert.on_conflict_do_update(
+            index_elements=[Tap.key],
+            set_={"key": upsert.excluded.key},  # a no-op that locks
+        )
+        .returning(Tap)
         .execution_options(populate_existing=True)
     ).one()
-    existing = session.scalars(
-        select(Half).where(Half.tap_key == tap.key, Half.side == submission.side)
-    ).one_or_none()
+    halves = {
+        half.side: half for half in session.scalars(select(Half).where(Half.tap_key == tap.key))
+    }
+    existing = halves.get(submission.side)
     if existing is not None:
         if _same_half(existing, submission):
-            return tap, False
+            return tap, halves, False
         raise HalfConflict()
 
     half = Half(**{f.name: getattr(submission, f.name) for f in fields(submission)})
-    other = session.scalars(
-        select(Half).where(Half.tap_key == tap.key, Half.side != submission.side)
-    ).one_or_none()
     if tap.status == TapStatus.FAILED:
         # The partner already expired alone: this half ends with the tap's failure.
         half.status, half.failure_id = HalfStatus.FAILED, tap.failure_id
-    elif other is not None:
+    elif halves:
         tap.status = TapStatus.MATCHED
         tap.matched_at = func.now()
     session.add(half)
     session.flush()
-    return tap, True
+    halves[submission.side] = half
+    return tap, halves, True
 
 
 def _same_half(existing: Half, submission: HalfSubmission) -> bool:

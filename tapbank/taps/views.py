@@ -27,12 +27,22 @@ class TapView:
 
 def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
     """The tap with this key, or None if it was never seen."""
-    tap = session.get(Tap, key)
+    tap = session.get(Tap, key, populate_existing=True)
     if tap is None:
         return None
     halves = {half.side: half for half in session.scalars(select(Half).where(Half.tap_key == key))}
     transfer = session.get(Transfer, tap.transfer_id) if tap.transfer_id else None
     failure = session.get(Failure, tap.failure_id) if tap.failure_id else None
+    return tap_view(tap, halves, transfer, failure)
+
+
+def tap_view(
+    tap: Tap,
+    halves: dict[Side, Half],
+    transfer: Transfer | None = None,
+    failure: Failure | None = None,
+) -> TapView:
+    """The view of a tap whose rows are in hand."""
     return TapView(
         key=tap.key,
         status=tap.status.value,

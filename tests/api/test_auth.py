@@ -231,6 +231,17 @@ def test_the_rate_limit_leaves_other_addresses_alone(client, admin_headers, acco
     assert other.status_code == 200
 
 
+def test_a_valid_key_is_served_from_an_address_past_the_limit(factory, client):
+    account = factory.account("Ada")
+    path = f"/api/v1/accounts/{account.id}"
+    assert fail_auth(client, path, "10.0.0.7", times=LIMIT + 1)[-1] == 429
+
+    served = client.get(path, headers=account.headers, environ_base=from_address("10.0.0.7"))
+
+    assert served.status_code == 200
+    assert fail_auth(client, path, "10.0.0.7") == [429]
+
+
 def test_successful_requests_do_not_count_toward_the_rate_limit(factory, client):
     account = factory.account("Ada")
     path = f"/api/v1/accounts/{account.id}"

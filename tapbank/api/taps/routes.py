@@ -11,13 +11,14 @@ from tapbank.auth import authenticate, require_account
 from tapbank.errors import ApiError
 from tapbank.extensions import db
 from tapbank.metrics import HALVES_RECEIVED
-from tapbank.models import Side
+from tapbank.models import Side, TapStatus
 from tapbank.taps.intake import HalfConflict, HalfSubmission, submit_half
 from tapbank.taps.settlement import settle_tap_inline
-from tapbank.taps.views import TapView, load_tap
+from tapbank.taps.views import TapView, load_tap, tap_view
 
 blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
 
+STILL_OPEN = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER, TapStatus.MATCHED)
 CONFLICT_MESSAGE = "This key already has a different {side} half; nothing was changed."
 
 
@@ -43,16 +44,20 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         tapped_at=fields["tapped_at"],
     )
     try:
-        tap, created = submit_half(db.session, submission)
+        tap, halves, created = submit_half(db.session, submission)
+        # Read before the commit, which expires every row in hand (and would cost a query each).
+        status = tap.status
+        answer = tap_view(tap, halves) if status in STILL_OPEN else None
         db.session.commit()
     except HalfConflict:
         db.session.rollback()
         HALVES_RECEIVED.labels(side=side.value, outcome="conflict").inc()
         raise ApiError(409, "half_conflict", CONFLICT_MESSAGE.format(side=side.value)) from None
     HALVES_RECEIVED.labels(side=side.value, outcome="new" if created else "replay").inc()
-    if created and tap.status == "matched" and current_app.config["TAPBANK_SETTLE_INLINE"]:
+    if created and status == TapStatus.MATCHED and current_app.config["TAPBANK_SETTLE_INLINE"]:
         settle_tap_inline(db.session, key)
-    return load_tap(db.session, key), 201 if created else 200
+        answer = None
+    return answer or load_tap(db.session, key), 201 if created else 200
 
 
 @blp.route("/taps/<uuid:key>/sender")

@@ -1,0 +1,62 @@
+"""The settlement baseline: pgbench's TPC-B-like script on the same server, in the same run.
+
+pgbench is the one shipped with the embedded PostgreSQL. The scale is at least the number of
+clients, so its clients do not all queue on one branch row; the figure is its tps without the
+initial connection time.
+"""
+
+import re
+import subprocess
+from dataclasses import dataclass
+
+from sqlalchemy.engine import make_url
+
+from bench.database import BenchServer, maintain
+
+TPS_LINE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PgbenchResult:
+    """pgbench's transactions per second, and how it was run."""
+
+    tps: float
+    clients: int
+    scale: int
+    seconds: int
+
+
+def run_pgbench(server: BenchServer, scale: int, clients: int, seconds: int) -> PgbenchResult:
+    """Initialise a pgbench database at scale, run TPC-B for seconds, drop the database."""
+    url = server.create_database("pgbench")
+    name = make_url(url).database
+    connection = ["-h", server.socket_dir, "-U", "postgres"]
+    try:
+        _pgbench(
+            server,
+            *connection,
+            "--initialize",
+            "--init-steps=dtGvp",
+            "--quiet",
+            f"--scale={scale}",
+            name,
+        )
+        maintain(url, "CHECKPOINT")
+        output = _pgbench(
+            server, *connection, f"--client={clients}", "--jobs=2", f"--time={seconds}", name
+        )
+    finally:
+        server.drop_database(url)
+    found = TPS_LINE.search(output)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no tps line:\n{output}")
+    return PgbenchResult(float(found.group(1)), clients, scale, seconds)
+
+
+def _pgbench(server: BenchServer, *args: str) -> str:
+    completed = subprocess.run(
+        [str(server.bin_dir / "pgbench"), *args], capture_output=True, text=True, timeout=600
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"pgbench {' '.join(args)} failed:\n{completed.stderr[-4000:]}")
+    return completed.stdout + completed.stderr
