@@ -6,11 +6,12 @@ HTTP would measure intake, not settlement. What this writes holds every ledger i
 
 import uuid
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import ARRAY, Uuid, bindparam, text
 from sqlalchemy.orm import Session
 
 from tapbank.ledger.accounts import ensure_funding_account
-from tapbank.ledger.bulk import UUID_ARRAY
+
+UUID_ARRAY = ARRAY(Uuid())
 
 
 def seed_accounts(session: Session, count: int, balance: int, currency: str = "USD") -> list:

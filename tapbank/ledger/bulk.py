@@ -3,11 +3,8 @@
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import ARRAY, BigInteger, Uuid, bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
-
-UUID_ARRAY = ARRAY(Uuid())
-BIGINT_ARRAY = ARRAY(BigInteger())
 
 
 @dataclass(frozen=True)
@@ -103,23 +100,43 @@ def write_expiries(session: Session, outcomes: Outcomes) -> None:
 def _copy(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """COPY rows into table on the session's own connection, inside its transaction.
 
-    Rows go in list order, so entries take ascending ids in the order their balances ran.
+    The rows are formatted as COPY text in one piece (much cheaper per row than the driver's
+    write_row) and go in list order, so entries take ascending ids in the order balances ran.
     """
+    payload = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
     driver_connection = session.connection().connection.driver_connection
     with driver_connection.cursor() as cursor:
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(payload)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value) -> str:
+    """One value in COPY's text format: a list becomes an array literal; nothing is NULL."""
+    if isinstance(value, list):
+        items = ",".join(
+            '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in value
+        )
+        value = "{" + items + "}"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _array_literal(values) -> str:
+    """A PostgreSQL array literal of uuids or integers, cast in SQL: far cheaper to send than
+    a driver-adapted list of thousands of objects."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:
     session.execute(
         text(
             "UPDATE accounts SET balance = moved.balance "
-            "FROM unnest(:ids, :balances) AS moved(id, balance) "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:balances AS bigint[])) AS moved(id, balance) "
             "WHERE accounts.id = moved.id AND accounts.balance IS DISTINCT FROM moved.balance"
-        ).bindparams(bindparam("ids", type_=UUID_ARRAY), bindparam("balances", type_=BIGINT_ARRAY)),
-        {"ids": list(balances), "balances": list(balances.values())},
+        ),
+        {"ids": _array_literal(balances), "balances": _array_literal(balances.values())},
     )
 
 
@@ -143,27 +160,29 @@ def end_taps(
         "status IN ('awaiting_sender', 'awaiting_receiver')" if lone else "status = 'matched'"
     )
     params = {
-        "keys": keys,
-        "outcome_ids": outcome_ids,
+        "keys": _array_literal(keys),
+        "outcome_ids": _array_literal(outcome_ids),
         "status": "settled" if settled else "failed",
     }
-    arrays = [bindparam("keys", type_=UUID_ARRAY), bindparam("outcome_ids", type_=UUID_ARRAY)]
     taps = session.execute(
         text(
             f"UPDATE taps SET status = CAST(:status AS tap_status), {column} = ended.outcome_id, "
-            "ended_at = now() FROM unnest(:keys, :outcome_ids) AS ended(key, outcome_id) "
+            "ended_at = now() FROM unnest(CAST(:keys AS uuid[]), CAST(:outcome_ids AS uuid[])) "
+            "AS ended(key, outcome_id) "
             # "= ANY" lets the planner go by primary key whatever its row estimates say.
-            f"WHERE taps.key = ANY(:keys) AND taps.key = ended.key AND taps.{taken_in}"
-        ).bindparams(*arrays),
+            f"WHERE taps.key = ANY(CAST(:keys AS uuid[])) AND taps.key = ended.key "
+            f"AND taps.{taken_in}"
+        ),
         params,
     )
     halves = session.execute(
         text(
             f"UPDATE halves SET status = CAST(:status AS half_status), {column} = ended.outcome_id "
-            "FROM unnest(:keys, :outcome_ids) AS ended(key, outcome_id) "
-            "WHERE halves.tap_key = ANY(:keys) AND halves.tap_key = ended.key "
+            "FROM unnest(CAST(:keys AS uuid[]), CAST(:outcome_ids AS uuid[])) "
+            "AS ended(key, outcome_id) "
+            "WHERE halves.tap_key = ANY(CAST(:keys AS uuid[])) AND halves.tap_key = ended.key "
             "AND halves.status = 'pending'"
-        ).bindparams(*arrays),
+        ),
         params,
     )
     halves_each = 1 if lone else 2
