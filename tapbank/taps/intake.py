@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,16 @@ AWAITING_OTHER = {
     Side.SENDER: TapStatus.AWAITING_RECEIVER,
     Side.RECEIVER: TapStatus.AWAITING_SENDER,
 }
+
+
+_upsert = insert(Tap).values(key=bindparam("key"), status=bindparam("status"))
+# Built once: a no-op update on conflict, so the row is locked whether new or not.
+TAKE_TAP = (
+    _upsert.on_conflict_do_update(index_elements=[Tap.key], set_={"key": _upsert.excluded.key})
+    .returning(Tap)
+    .execution_options(populate_existing=True)
+)
+HALVES_OF_TAP = select(Half).where(Half.tap_key == bindparam("key"))
 
 
 class HalfConflict(Exception):
@@ -42,18 +52,9 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Tap, dict
     and locked in one statement, so two halves of one key, or two copies of one half, are taken
     one after the other and the second always sees the first.
     """
-    upsert = insert(Tap).values(key=submission.tap_key, status=AWAITING_OTHER[submission.side])
-    tap = session.scalars(
-        upsert.on_conflict_do_update(
-            index_elements=[Tap.key],
-            set_={"key": upsert.excluded.key},  # a no-op that locks
-        )
-        .returning(Tap)
-        .execution_options(populate_existing=True)
-    ).one()
-    halves = {
-        half.side: half for half in session.scalars(select(Half).where(Half.tap_key == tap.key))
-    }
+    key = submission.tap_key
+    tap = session.scalars(TAKE_TAP, {"key": key, "status": AWAITING_OTHER[submission.side]}).one()
+    halves = {half.side: half for half in session.scalars(HALVES_OF_TAP, {"key": key})}
     existing = halves.get(submission.side)
     if existing is not None:
         if _same_half(existing, submission):
