@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tapbank.models.types import time_ordered_id
+
 
 @dataclass(frozen=True)
 class Movement:
@@ -46,7 +48,7 @@ class Outcomes:
     failure_ids: list[uuid.UUID] = field(default_factory=list)
 
     def settle(self, movement: Movement) -> None:
-        transfer_id = uuid.uuid4()
+        transfer_id = time_ordered_id()
         self.transfers.append(
             (
                 transfer_id,
@@ -68,7 +70,7 @@ class Outcomes:
         self.settled_transfer_ids.append(transfer_id)
 
     def fail(self, tap_key: uuid.UUID, reasons: list[str], message: str) -> None:
-        failure_id = uuid.uuid4()
+        failure_id = time_ordered_id()
         self.failures.append((failure_id, tap_key, reasons, message))
         self.failed_keys.append(tap_key)
         self.failure_ids.append(failure_id)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tapbank.models import Account, AccountType, Entry, Transfer, TransferKind
+from tapbank.models.types import time_ordered_id
 
 
 class InsufficientFunds(Exception):
@@ -55,7 +56,7 @@ def post_transfer(session: Session, posting: Posting) -> Transfer:
     if debit.account_type != AccountType.FUNDING and debit.balance < posting.amount:
         raise InsufficientFunds()
     transfer = Transfer(
-        id=uuid.uuid4(),
+        id=time_ordered_id(),
         kind=posting.kind,
         tap_key=posting.tap_key,
         debit_account_id=debit.id,
