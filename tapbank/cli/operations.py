@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from prometheus_client import start_http_server
+from sqlalchemy.orm import Session
 
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
@@ -39,12 +40,13 @@ def reconcile_command():
 def verify_command():
     """Check every ledger invariant; exit 1 naming each one that fails."""
     config = current_app.config
-    checks = verify_ledger(
-        db.session,
-        ttl=timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"]),
-        interval=timedelta(milliseconds=config["TAPBANK_RECONCILE_INTERVAL_MS"]),
-    )
-    db.session.rollback()
+    # A session of its own: the checks need a fresh read-only snapshot whatever came before.
+    with Session(db.engine) as session:
+        checks = verify_ledger(
+            session,
+            ttl=timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"]),
+            interval=timedelta(milliseconds=config["TAPBANK_RECONCILE_INTERVAL_MS"]),
+        )
     for check in checks:
         verdict = "ok    " if check.holds else f"FAILED ({check.offenders} offending)"
         click.echo(f"{verdict}  invariant {check.number}: {check.statement}")
