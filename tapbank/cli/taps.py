@@ -1,8 +1,10 @@
 """flask tap simulate | inject-error | reset, and flask demo setup."""
 
 import json
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -10,7 +12,7 @@ from flask.cli import AppGroup
 
 from tapbank.cli.money import to_minor_units
 from tapbank.devtools.demo import demo_accounts, reset_demo
-from tapbank.devtools.injection import KINDS, Injector
+from tapbank.devtools.injection import KINDS, InjectionRefused, Injector
 from tapbank.devtools.simulator import (
     Phone,
     ServerUnreachable,
@@ -34,7 +36,27 @@ def _phone(value: str | None, param: str) -> Phone | None:
     return Phone(account_id, key)
 
 
+def _amount(text: str, currency: str) -> int:
+    try:
+        minor = to_minor_units(text, currency)
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, param_hint="--amount") from None
+    if minor <= 0:
+        raise click.BadParameter("must be more than zero", param_hint="--amount")
+    return minor
+
+
+def _server_url(value: str | None) -> str:
+    url = value or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{url!r} is not an http(s)://host[:port] URL", param_hint="--url")
+    return url
+
+
 def _demo(currency: str):
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("demo accounts are not made when TAPBANK_ENV=production")
     accounts = demo_accounts(db.session, Path(current_app.instance_path), currency)
     db.session.commit()
     return accounts
@@ -45,23 +67,27 @@ def _demo(currency: str):
 @click.option("--sender", help="The payer as ACCOUNT_ID:KEY; default the first demo account.")
 @click.option("--receiver", help="The payee as ACCOUNT_ID:KEY; default the second.")
 @click.option("--amount", default="12.50", show_default=True, help="Major units per tap.")
-@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 512))
+@click.option(
+    "--count", default=1, show_default=True, type=click.IntRange(1, 1_000_000), help="Taps to make."
+)
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 512),
+    help="Taps in flight at once.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no bar.")
 def simulate(url, sender, receiver, amount, count, concurrency, as_json):
     """Two phones over real HTTP: COUNT taps, CONCURRENCY at a time, with a summary."""
-    import os
-
     currency = current_app.config["TAPBANK_CURRENCY"]
-    minor = to_minor_units(amount, currency)
-    if minor <= 0:
-        raise click.BadParameter("must be more than zero", param_hint="--amount")
+    minor = _amount(amount, currency)
+    url = _server_url(url)
     payer, payee = _phone(sender, "--sender"), _phone(receiver, "--receiver")
     if payer is None or payee is None:
         demo = _demo(currency)
         payer = payer or Phone(demo[0].id, demo[0].key)
         payee = payee or Phone(demo[1].id, demo[1].key)
-    url = url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
     simulator = TapSimulator(url, payer, payee)
     show_bar = sys.stdout.isatty() and not as_json
     try:
@@ -93,13 +119,22 @@ def simulate(url, sender, receiver, amount, count, concurrency, as_json):
 
 
 @tap_cli.command("inject-error")
-@click.option("--kind", type=click.Choice([*KINDS, "all"]), default="all", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice([*KINDS, "all"]),
+    default="all",
+    show_default=True,
+    help="The reason the taps must fail for; all makes one of each.",
+)
 def inject_error(kind):
     """Make taps that must fail for KIND, through the real code path; print keys and failures."""
     currency = current_app.config["TAPBANK_CURRENCY"]
     payer, payee = _demo(currency)
     injector = Injector(current_app._get_current_object(), payer, payee, currency)
-    keys = {chosen: injector.inject(chosen) for chosen in (KINDS if kind == "all" else [kind])}
+    try:
+        keys = {chosen: injector.inject(chosen) for chosen in (KINDS if kind == "all" else [kind])}
+    except InjectionRefused as error:
+        raise click.ClickException(str(error)) from None
     jobs.reconcile_all()
     for chosen, key in keys.items():
         tap = load_tap(db.session, key)
@@ -127,8 +162,6 @@ def reset(yes):
 @demo_cli.command("setup")
 def setup():
     """Make the two demo accounts once and print how to use them with the admin key."""
-    if current_app.config["ENV_NAME"] == "production":
-        raise click.ClickException("demo accounts are not made when TAPBANK_ENV=production")
     accounts = _demo(current_app.config["TAPBANK_CURRENCY"])
     click.echo("tapbank demo")
     click.echo(f"  admin key:   {current_app.config['TAPBANK_ADMIN_KEY']}")

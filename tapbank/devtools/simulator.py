@@ -168,7 +168,7 @@ class TapSimulator:
                 response = session.request(
                     method, self.base_url + path, json=body, headers=headers, timeout=self.timeout
                 )
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.05 * 2**attempt)
                 continue
             if response.status_code >= 500:
