@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tapbank.keys import key_digest, new_account_key
-from tapbank.ledger.accounts import deposit
+from tapbank.keys import key_digest
+from tapbank.ledger.accounts import deposit, open_account
 from tapbank.models import Account, AccountStatus, AccountType
 
 DEMO_FILE = "demo-accounts.json"
@@ -38,20 +38,14 @@ def demo_accounts(session: Session, instance_path: Path, currency: str) -> list[
         return known
     made = []
     for owner in DEMO_OWNERS:
-        key = new_account_key()
-        account = Account(
-            id=uuid.uuid4(),
+        account, key = open_account(
+            session,
             owner_name=owner,
             account_type=AccountType.CHECKING,
             bank_name="tapbank demo",
             currency=currency,
-            balance=0,
-            status=AccountStatus.ACTIVE,
-            api_key_digest=key_digest(key),
+            opening_deposit=DEMO_OPENING_BALANCE,
         )
-        session.add(account)
-        session.flush()
-        deposit(session, account, DEMO_OPENING_BALANCE, memo="Demo opening deposit")
         made.append(DemoAccount(owner, str(account.id), key))
     _write(instance_path, made)
     return made
