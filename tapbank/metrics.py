@@ -52,10 +52,10 @@ def init_metrics(app: Flask) -> None:
     app.extensions["prometheus"] = metrics
 
 
-def record_batch(settled: int, reasons: dict[str, int], pairs: int, seconds: float) -> None:
-    """Count one settlement batch's outcomes."""
-    TRANSFERS_SETTLED.inc(settled)
-    for reason, count in reasons.items():
+def record_batch(result) -> None:
+    """Count one committed settlement batch's outcomes (a BatchResult)."""
+    TRANSFERS_SETTLED.inc(result.settled)
+    for reason, count in result.reasons.items():
         TAP_FAILURES.labels(reason=reason).inc(count)
-    BATCH_PAIRS.observe(pairs)
-    BATCH_SECONDS.observe(seconds)
+    BATCH_PAIRS.observe(result.taken)
+    BATCH_SECONDS.observe(result.seconds)

@@ -33,6 +33,7 @@ class BatchResult:
     settled: int = 0
     failed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
     def taken(self) -> int:
@@ -80,15 +81,16 @@ def settle_batch(
         )
         result.settled += 1
     bulk.write_outcomes(session, outcomes, balances)
-    record_batch(result.settled, result.reasons, result.taken, time.perf_counter() - started)
+    result.seconds = time.perf_counter() - started
     return result
 
 
 def settle_tap_inline(session: Session, key: uuid.UUID) -> None:
     """Try to settle one just-matched tap before answering; the workers retry if this cannot."""
     try:
-        settle_batch(session, limit=1, ttl=_ttl(), keys=[key])
+        result = settle_batch(session, limit=1, ttl=_ttl(), keys=[key])
         session.commit()
+        record_batch(result)
     except DBAPIError:
         session.rollback()
         log.warning("inline settlement deferred to the reconciler", exc_info=True)

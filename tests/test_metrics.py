@@ -1,0 +1,32 @@
+"""The domain's counters move with what was committed."""
+
+from prometheus_client import REGISTRY
+
+
+def sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_settling_and_failing_taps_are_counted(factory):
+    settled_before = sample("tapbank_transfers_settled_total")
+    failed_before = sample("tapbank_tap_failures_total", reason="amount_mismatch")
+    halves_before = sample("tapbank_halves_received_total", side="receiver", outcome="new")
+    payer, payee = factory.account("Ada", deposit=5000), factory.account("Bob")
+
+    assert factory.tap(payer, payee, 1000).json["status"] == "settled"
+    key = "6a0c1d5e-0f3b-4a57-9d4b-2f8f0f5c1a10"
+    factory.send(key, payer, factory.sender_body(100))
+    factory.receive(key, payee, payer, factory.receiver_body(payer, 200))
+
+    assert sample("tapbank_transfers_settled_total") == settled_before + 1
+    assert sample("tapbank_tap_failures_total", reason="amount_mismatch") == failed_before + 1
+    assert sample("tapbank_halves_received_total", side="receiver", outcome="new") == (
+        halves_before + 2
+    )
+
+
+def test_the_metrics_route_serves_prometheus_text(client):
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "tapbank_http_request_duration_seconds" in response.get_data(as_text=True)
