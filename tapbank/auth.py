@@ -6,12 +6,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from tapbank.errors import ApiError
 from tapbank.extensions import db
 from tapbank.keys import digests_match, key_digest, key_fingerprint
 from tapbank.models import Account, AuthFailure
+
+# Every authenticated request runs this: built once, as Core, to keep it cheap.
+ACCOUNT_BY_KEY_DIGEST = select(Account.__table__.c.id).where(
+    Account.__table__.c.api_key_digest == bindparam("digest")
+)
 
 
 @dataclass(frozen=True)
@@ -83,9 +88,7 @@ def _principal_for(key: str) -> Principal | None:
     admin_key = current_app.config["TAPBANK_ADMIN_KEY"]
     if admin_key and digests_match(digest, key_digest(admin_key)):
         return Principal(account_id=None)
-    account_id = db.session.execute(
-        select(Account.id).where(Account.api_key_digest == digest)
-    ).scalar_one_or_none()
+    account_id = db.session.execute(ACCOUNT_BY_KEY_DIGEST, {"digest": digest}).scalar_one_or_none()
     return Principal(account_id=account_id) if account_id else None
 
 

@@ -38,7 +38,14 @@ class Api(SmorestApi):
 
 
 class Blueprint(SmorestBlueprint):
-    """A resource blueprint with the two ways a route may be protected."""
+    """A resource blueprint with the ways a route may be protected."""
+
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, but a schema class is built once here, not on every request
+        (webargs instantiates a class per call, copying every field each time)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
 
     def authenticated(self, view: Callable) -> Callable:
         """Any valid key: the owner checks are the view's own (404 for what is not theirs)."""

@@ -1,11 +1,14 @@
-"""Taking in one half of a tap: idempotent, durable once committed, pairing by key."""
+"""Taking in one half of a tap: idempotent, durable once committed, pairing by key.
+
+Intake is the hottest path of the API, so it speaks Core: rows in, rows out, no unit of work.
+"""
 
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from tapbank.models import Half, HalfStatus, Side, Tap, TapStatus
@@ -15,15 +18,21 @@ AWAITING_OTHER = {
     Side.RECEIVER: TapStatus.AWAITING_SENDER,
 }
 
+TAPS, HALVES = Tap.__table__, Half.__table__
 
-_upsert = insert(Tap).values(key=bindparam("key"), status=bindparam("status"))
-# Built once: a no-op update on conflict, so the row is locked whether new or not.
-TAKE_TAP = (
-    _upsert.on_conflict_do_update(index_elements=[Tap.key], set_={"key": _upsert.excluded.key})
-    .returning(Tap)
-    .execution_options(populate_existing=True)
+_upsert = pg_insert(TAPS).values(key=bindparam("key"), status=bindparam("status"))
+# A no-op update on conflict, so the row is locked whether it is new or not.
+TAKE_TAP = _upsert.on_conflict_do_update(
+    index_elements=[TAPS.c.key], set_={"key": _upsert.excluded.key}
+).returning(*TAPS.c)
+HALVES_OF_TAP = select(*HALVES.c).where(HALVES.c.tap_key == bindparam("key"))
+ADD_HALF = insert(HALVES).returning(*HALVES.c)
+MATCH_TAP = (
+    update(TAPS)
+    .where(TAPS.c.key == bindparam("tap_key"))
+    .values(status=TapStatus.MATCHED, matched_at=func.now())
+    .returning(*TAPS.c)
 )
-HALVES_OF_TAP = select(Half).where(Half.tap_key == bindparam("key"))
 
 
 class HalfConflict(Exception):
@@ -45,34 +54,33 @@ class HalfSubmission:
     tapped_at: datetime
 
 
-def submit_half(session: Session, submission: HalfSubmission) -> tuple[Tap, dict[Side, Half], bool]:
-    """Record a half, or recognise its replay; flushes, never commits.
+def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict[Side, Row], bool]:
+    """Record a half, or recognise its replay; never commits.
 
-    Returns the tap, its halves by side and whether this half is new. The tap row is upserted
-    and locked in one statement, so two halves of one key, or two copies of one half, are taken
-    one after the other and the second always sees the first.
+    Returns the tap's row, its halves' rows by side and whether this half is new. The tap row is
+    upserted and locked in one statement, so two halves of one key, or two copies of one half,
+    are taken one after the other and the second always sees the first.
     """
     key = submission.tap_key
-    tap = session.scalars(TAKE_TAP, {"key": key, "status": AWAITING_OTHER[submission.side]}).one()
-    halves = {half.side: half for half in session.scalars(HALVES_OF_TAP, {"key": key})}
+    tap = session.execute(TAKE_TAP, {"key": key, "status": AWAITING_OTHER[submission.side]}).one()
+    halves = {half.side: half for half in session.execute(HALVES_OF_TAP, {"key": key})}
     existing = halves.get(submission.side)
     if existing is not None:
         if _same_half(existing, submission):
             return tap, halves, False
         raise HalfConflict()
 
-    half = Half(**{f.name: getattr(submission, f.name) for f in fields(submission)})
+    values = {f.name: getattr(submission, f.name) for f in fields(submission)}
     if tap.status == TapStatus.FAILED:
         # The partner already expired alone: this half ends with the tap's failure.
-        half.status, half.failure_id = HalfStatus.FAILED, tap.failure_id
-    elif halves:
-        tap.status = TapStatus.MATCHED
-        tap.matched_at = func.now()
-    session.add(half)
-    session.flush()
-    halves[submission.side] = half
+        values |= {"status": HalfStatus.FAILED, "failure_id": tap.failure_id}
+    else:
+        values |= {"status": HalfStatus.PENDING}
+    halves[submission.side] = session.execute(ADD_HALF, values).one()
+    if tap.status != TapStatus.FAILED and len(halves) == 2:
+        tap = session.execute(MATCH_TAP, {"tap_key": key}).one()
     return tap, halves, True
 
 
-def _same_half(existing: Half, submission: HalfSubmission) -> bool:
+def _same_half(existing: Row, submission: HalfSubmission) -> bool:
     return all(getattr(existing, f.name) == getattr(submission, f.name) for f in fields(submission))

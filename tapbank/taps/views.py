@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from tapbank.models import Failure, Half, Side, Tap, Transfer
@@ -37,12 +37,12 @@ def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
 
 
 def tap_view(
-    tap: Tap,
-    halves: dict[Side, Half],
+    tap: Tap | Row,
+    halves: dict[Side, Half | Row],
     transfer: Transfer | None = None,
     failure: Failure | None = None,
 ) -> TapView:
-    """The view of a tap whose rows are in hand."""
+    """The view of a tap whose rows (ORM objects or Core rows alike) are in hand."""
     return TapView(
         key=tap.key,
         status=tap.status.value,
@@ -54,7 +54,7 @@ def tap_view(
     )
 
 
-def _half(half: Half | None) -> dict | None:
+def _half(half: Half | Row | None) -> dict | None:
     if half is None:
         return None
     return {

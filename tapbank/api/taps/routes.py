@@ -45,7 +45,6 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
     )
     try:
         tap, halves, created = submit_half(db.session, submission)
-        # Read before the commit, which expires every row in hand (and would cost a query each).
         status = tap.status
         answer = tap_view(tap, halves) if status in STILL_OPEN else None
         db.session.commit()
