@@ -7,25 +7,24 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from tapbank.models import Half, HalfStatus, Side, Tap, TapStatus
+from tapbank.models import HalfStatus, Side, TapStatus
+from tapbank.taps.views import HALVES, HALVES_OF_TAP, TAPS
 
 AWAITING_OTHER = {
     Side.SENDER: TapStatus.AWAITING_RECEIVER,
     Side.RECEIVER: TapStatus.AWAITING_SENDER,
 }
 
-TAPS, HALVES = Tap.__table__, Half.__table__
 
 _upsert = pg_insert(TAPS).values(key=bindparam("key"), status=bindparam("status"))
 # A no-op update on conflict, so the row is locked whether it is new or not.
 TAKE_TAP = _upsert.on_conflict_do_update(
     index_elements=[TAPS.c.key], set_={"key": _upsert.excluded.key}
 ).returning(*TAPS.c)
-HALVES_OF_TAP = select(*HALVES.c).where(HALVES.c.tap_key == bindparam("key"))
 ADD_HALF = insert(HALVES).returning(*HALVES.c)
 MATCH_TAP = (
     update(TAPS)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
 from tapbank.metrics import record_batch
@@ -104,39 +104,52 @@ def _take_matched_pairs(
     session: Session, limit: int, keys: list[uuid.UUID] | None
 ) -> list[PairedHalves]:
     """Lock up to limit matched taps, oldest match first, with both halves, in one query."""
-    sender, receiver = aliased(Half), aliased(Half)
-    taken = (
+    if keys is None:
+        rows = session.execute(TAKE_MATCHED, {"limit": limit})
+    else:
+        rows = session.execute(TAKE_MATCHED_AMONG_KEYS, {"limit": limit, "keys": keys})
+    return [PairedHalves(*row) for row in rows]
+
+
+def _build_take_matched() -> Select:
+    taps, sender, receiver = Tap.__table__, Half.__table__.alias(), Half.__table__.alias()
+    return (
         select(
-            Tap.key,
-            sender.account_id,
-            receiver.account_id,
-            receiver.sender_account_id,
-            sender.amount,
-            receiver.amount,
-            sender.currency,
-            receiver.currency,
-            sender.received_at,
-            receiver.received_at,
+            taps.c.key,
+            sender.c.account_id,
+            receiver.c.account_id,
+            receiver.c.sender_account_id,
+            sender.c.amount,
+            receiver.c.amount,
+            sender.c.currency,
+            receiver.c.currency,
+            sender.c.received_at,
+            receiver.c.received_at,
         )
-        .join(sender, (sender.tap_key == Tap.key) & (sender.side == Side.SENDER))
-        .join(receiver, (receiver.tap_key == Tap.key) & (receiver.side == Side.RECEIVER))
-        .where(Tap.status == TapStatus.MATCHED)
+        .join(sender, (sender.c.tap_key == taps.c.key) & (sender.c.side == Side.SENDER))
+        .join(receiver, (receiver.c.tap_key == taps.c.key) & (receiver.c.side == Side.RECEIVER))
+        .where(taps.c.status == TapStatus.MATCHED)
         # Arrival order: matched_at is when the second half reached the server.
-        .order_by(Tap.matched_at, Tap.key)
-        .limit(limit)
-        .with_for_update(of=Tap, skip_locked=True)
+        .order_by(taps.c.matched_at, taps.c.key)
+        .limit(bindparam("limit"))
+        .with_for_update(of=taps, skip_locked=True)
     )
-    if keys is not None:
-        taken = taken.where(Tap.key.in_(keys))
-    return [PairedHalves(*row) for row in session.execute(taken)]
+
+
+# Built once: every batch, and every inline attempt, runs one of these.
+TAKE_MATCHED = _build_take_matched()
+TAKE_MATCHED_AMONG_KEYS = TAKE_MATCHED.where(
+    Tap.__table__.c.key.in_(bindparam("keys", expanding=True))
+)
+LOCK_ACCOUNTS = (
+    select(*(Account.__table__.c[name] for name in ("id", "balance", "currency", "status")))
+    .where(Account.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Account.__table__.c.id)
+    .with_for_update()
+)
 
 
 def _lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple]:
     """Lock the batch's accounts in id order; returns id -> (balance, currency, status)."""
-    rows = session.execute(
-        select(Account.id, Account.balance, Account.currency, Account.status)
-        .where(Account.id.in_(account_ids))
-        .order_by(Account.id)
-        .with_for_update()
-    )
+    rows = session.execute(LOCK_ACCOUNTS, {"ids": list(account_ids)})
     return {row.id: (row.balance, row.currency, row.status) for row in rows}

@@ -4,12 +4,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from tapbank.models import Failure, Half, Side, Tap, Transfer
 from tapbank.pagination import Page, paginate
 from tapbank.taps.reasons import describe_reasons
+
+# Built once, as Core: a tap is read back on every PUT that ends it and every GET.
+TAPS, HALVES = Tap.__table__, Half.__table__
+TAP_BY_KEY = select(*TAPS.c).where(TAPS.c.key == bindparam("key"))
+HALVES_OF_TAP = select(*HALVES.c).where(HALVES.c.tap_key == bindparam("key"))
+TRANSFER_BY_ID = select(*Transfer.__table__.c).where(Transfer.__table__.c.id == bindparam("id"))
+FAILURE_BY_ID = select(*Failure.__table__.c).where(Failure.__table__.c.id == bindparam("id"))
 
 
 @dataclass(frozen=True)
@@ -27,20 +34,23 @@ class TapView:
 
 def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
     """The tap with this key, or None if it was never seen."""
-    tap = session.get(Tap, key, populate_existing=True)
+    tap = session.execute(TAP_BY_KEY, {"key": key}).one_or_none()
     if tap is None:
         return None
-    halves = {half.side: half for half in session.scalars(select(Half).where(Half.tap_key == key))}
-    transfer = session.get(Transfer, tap.transfer_id) if tap.transfer_id else None
-    failure = session.get(Failure, tap.failure_id) if tap.failure_id else None
+    halves = {half.side: half for half in session.execute(HALVES_OF_TAP, {"key": key})}
+    transfer = failure = None
+    if tap.transfer_id:
+        transfer = session.execute(TRANSFER_BY_ID, {"id": tap.transfer_id}).one()
+    if tap.failure_id:
+        failure = session.execute(FAILURE_BY_ID, {"id": tap.failure_id}).one()
     return tap_view(tap, halves, transfer, failure)
 
 
 def tap_view(
     tap: Tap | Row,
     halves: dict[Side, Half | Row],
-    transfer: Transfer | None = None,
-    failure: Failure | None = None,
+    transfer: Transfer | Row | None = None,
+    failure: Failure | Row | None = None,
 ) -> TapView:
     """The view of a tap whose rows (ORM objects or Core rows alike) are in hand."""
     return TapView(
@@ -69,7 +79,7 @@ def _half(half: Half | Row | None) -> dict | None:
     }
 
 
-def _transfer(transfer: Transfer | None) -> dict | None:
+def _transfer(transfer: Transfer | Row | None) -> dict | None:
     if transfer is None:
         return None
     return {
@@ -82,7 +92,7 @@ def _transfer(transfer: Transfer | None) -> dict | None:
     }
 
 
-def describe_failure(failure: Failure | None) -> dict | None:
+def describe_failure(failure: Failure | Row | None) -> dict | None:
     """A failure as the contract shows it: reasons with their legacy codes, message, time."""
     if failure is None:
         return None
