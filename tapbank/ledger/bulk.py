@@ -83,8 +83,8 @@ class ConcurrentChange(RuntimeError):
 def write_outcomes(session: Session, outcomes: Outcomes, balances: dict[uuid.UUID, int]) -> None:
     """Insert transfers, entries and failures, set balances, and end the matched taps."""
     if outcomes.transfers:
-        _copy(session, "transfers", TRANSFER_COLUMNS, outcomes.transfers)
-        _copy(session, "entries", ENTRY_COLUMNS, outcomes.entries)
+        _copy(session, "transfers", TRANSFER_COLUMNS, outcomes.transfers, plain=True)
+        _copy(session, "entries", ENTRY_COLUMNS, outcomes.entries, plain=True)
         _set_balances(session, balances)
     if outcomes.failures:
         _copy(session, "failures", FAILURE_COLUMNS, outcomes.failures)
@@ -99,13 +99,22 @@ def write_expiries(session: Session, outcomes: Outcomes) -> None:
         end_taps(session, outcomes.failed_keys, outcomes.failure_ids, settled=False, lone=True)
 
 
-def _copy(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def _copy(
+    session: Session,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple],
+    *,
+    plain: bool = False,
+) -> None:
     """COPY rows into table on the session's own connection, inside its transaction.
 
     The rows are formatted as COPY text in one piece (much cheaper per row than the driver's
     write_row) and go in list order, so entries take ascending ids in the order balances ran.
+    plain rows hold only uuids, integers and letter codes, whose str() COPY takes as it is.
     """
-    payload = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+    field_text = str if plain else _copy_field
+    payload = "".join("\t".join(map(field_text, row)) + "\n" for row in rows)
     driver_connection = session.connection().connection.driver_connection
     with driver_connection.cursor() as cursor:
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -125,7 +134,7 @@ def _copy_field(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _array_literal(values) -> str:
+def array_literal(values) -> str:
     """A PostgreSQL array literal of uuids or integers, cast in SQL: far cheaper to send than
     a driver-adapted list of thousands of objects."""
     return "{" + ",".join(map(str, values)) + "}"
@@ -138,7 +147,7 @@ def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:
             "FROM unnest(CAST(:ids AS uuid[]), CAST(:balances AS bigint[])) AS moved(id, balance) "
             "WHERE accounts.id = moved.id AND accounts.balance IS DISTINCT FROM moved.balance"
         ),
-        {"ids": _array_literal(balances), "balances": _array_literal(balances.values())},
+        {"ids": array_literal(balances), "balances": array_literal(balances.values())},
     )
 
 
@@ -162,8 +171,8 @@ def end_taps(
         "status IN ('awaiting_sender', 'awaiting_receiver')" if lone else "status = 'matched'"
     )
     params = {
-        "keys": _array_literal(keys),
-        "outcome_ids": _array_literal(outcome_ids),
+        "keys": array_literal(keys),
+        "outcome_ids": array_literal(outcome_ids),
         "status": "settled" if settled else "failed",
     }
     taps = session.execute(
