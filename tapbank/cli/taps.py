@@ -14,6 +14,7 @@ from tapbank.cli.money import to_minor_units
 from tapbank.devtools.demo import demo_accounts, reset_demo
 from tapbank.devtools.injection import KINDS, InjectionRefused, Injector
 from tapbank.devtools.simulator import (
+    NotTapbank,
     Phone,
     ServerUnreachable,
     SimulationRefused,
@@ -98,7 +99,7 @@ def simulate(url, sender, receiver, amount, count, concurrency, as_json):
             summary = simulator.run(count, concurrency, minor, currency)
     except ServerUnreachable as error:
         raise click.ClickException(f"{error}; is the server running?") from None
-    except SimulationRefused as error:
+    except (SimulationRefused, NotTapbank) as error:
         raise click.ClickException(str(error)) from None
     report = summary.as_dict()
     if as_json:

@@ -22,6 +22,10 @@ class ServerUnreachable(Exception):
     """The server did not answer after every retry."""
 
 
+class NotTapbank(Exception):
+    """Something answered, but not as tapbank does: the URL names another server."""
+
+
 @dataclass(frozen=True)
 class Phone:
     """An account as a phone knows it: its id and its key."""
@@ -176,7 +180,13 @@ class TapSimulator:
                 continue
             if response.status_code >= 400:
                 raise SimulationRefused(response)
-            return response.json(), attempt
+            try:
+                return response.json(), attempt
+            except ValueError:
+                raise NotTapbank(
+                    f"{self.base_url} answered {method} {path} with {response.status_code} but no "
+                    "JSON: is that a tapbank server?"
+                ) from None
         raise ServerUnreachable(f"{self.base_url} did not answer {method} {path}")
 
     def _session(self) -> requests.Session:

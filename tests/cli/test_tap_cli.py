@@ -310,6 +310,40 @@ def test_simulate_against_an_unreachable_server_fails_soon_with_one_line(runner)
     assert time.monotonic() - started < 10
 
 
+class _NotTapbank(BaseHTTPRequestHandler):
+    """Any other web server: a page, not JSON, to whatever it is sent."""
+
+    def do_PUT(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        page = b"<html>hello</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_simulate_against_a_server_that_is_not_tapbank_says_so_in_one_line(runner):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTapbank)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = run(
+            runner,
+            *("tap", "simulate", "--url", url, "--count", "3"),
+            *("--sender", f"{uuid.uuid4()}:tbk_a", "--receiver", f"{uuid.uuid4()}:tbk_b"),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.exit_code == 1
+    assert_one_line_error(result, url, "no JSON", "is that a tapbank server?")
+
+
 class AnswerLosingProxy(ThreadingHTTPServer):
     """Forwards every request to upstream, but loses the answer to the first PUT of each path:
     the half reached the server, and the phone saw the connection drop."""
