@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
+from tapbank.api.fields import configured_maximum
 from tapbank.auth import authenticate, require_account, require_admin
 from tapbank.errors import error_response
 
@@ -33,6 +34,13 @@ class Api(SmorestApi):
 
     ERROR_SCHEMA = ErrorSchema
 
+    def init_app(self, app, *, spec_kwargs=None):
+        """As flask-smorest's, with this app's own tap amount maximum in the document."""
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.ma_plugin.converter.add_attribute_function(
+            configured_maximum(app.config["TAPBANK_MAX_TRANSFER_MINOR"])
+        )
+
     def handle_http_exception(self, error):
         return error_response(error)
 
@@ -41,8 +49,8 @@ class Blueprint(SmorestBlueprint):
     """A resource blueprint with the ways a route may be protected."""
 
     def arguments(self, schema, *args, **kwargs):
-        """As flask-smorest's, but a schema class is built once here, not on every request
-        (webargs instantiates a class per call, copying every field each time)."""
+        """As flask-smorest's, but a schema class is built once, not on every request."""
+        # webargs instantiates a schema class per call, deep-copying every field each time.
         if isinstance(schema, type):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)

@@ -1,5 +1,6 @@
 """Fields shared by the resource schemas: money, currency and list arguments."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import marshmallow as ma
@@ -28,14 +29,24 @@ class MinorUnits(ma.fields.Integer):
         return amount
 
 
+def configured_maximum(maximum: int) -> Callable:
+    """An apispec attribute function: a tap amount documents the app's own maximum."""
+
+    def tap_amount_maximum(converter, field, **kwargs) -> dict:
+        if isinstance(field, MinorUnits) and field.maximum is None:
+            return {"maximum": maximum}
+        return {}
+
+    return tap_amount_maximum
+
+
 def transfer_amount(**kwargs) -> MinorUnits:
     """A tap's amount: 1 to TAPBANK_MAX_TRANSFER_MINOR."""
     return MinorUnits(
         minimum=1,
         metadata={
-            "description": "Integer minor units, 1 to TAPBANK_MAX_TRANSFER_MINOR "
-            "(default 1000000).",
-            "maximum": 1_000_000,
+            # The document's maximum is the app's own setting: see configured_maximum.
+            "description": "Integer minor units, 1 to the server's TAPBANK_MAX_TRANSFER_MINOR.",
             "example": 1250,
         },
         **kwargs,

@@ -180,13 +180,7 @@ class TapSimulator:
                 continue
             if response.status_code >= 400:
                 raise SimulationRefused(response)
-            try:
-                return response.json(), attempt
-            except ValueError:
-                raise NotTapbank(
-                    f"{self.base_url} answered {method} {path} with {response.status_code} but no "
-                    "JSON: is that a tapbank server?"
-                ) from None
+            return _tap_in(response, f"{self.base_url} answered {method} {path}"), attempt
         raise ServerUnreachable(f"{self.base_url} did not answer {method} {path}")
 
     def _session(self) -> requests.Session:
@@ -195,12 +189,25 @@ class TapSimulator:
         return self._local.session
 
 
+def _tap_in(response: requests.Response, answered: str) -> dict:
+    """The tap a 2xx answer carries; anything else means the URL is not a tapbank server."""
+    try:
+        tap = response.json()
+    except ValueError:
+        tap = None
+    if not isinstance(tap, dict) or "status" not in tap:
+        raise NotTapbank(f"{answered} with {response.status_code} but no tap: is it tapbank?")
+    return tap
+
+
 class SimulationRefused(Exception):
     """The server refused a half (a wrong key, an unknown account, a bad amount)."""
 
     def __init__(self, response: requests.Response) -> None:
         try:
-            message = response.json().get("message", response.reason)
+            answer = response.json()
         except ValueError:
-            message = response.reason
+            answer = None
+        message = answer.get("message") if isinstance(answer, dict) else None
+        message = message or response.reason
         super().__init__(f"the server answered {response.status_code}: {message}")

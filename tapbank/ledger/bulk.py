@@ -134,7 +134,7 @@ def _copy_field(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def array_literal(values) -> str:
+def _array_literal(values) -> str:
     """A PostgreSQL array literal of uuids or integers, cast in SQL: far cheaper to send than
     a driver-adapted list of thousands of objects."""
     return "{" + ",".join(map(str, values)) + "}"
@@ -147,7 +147,7 @@ def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:
             "FROM unnest(CAST(:ids AS uuid[]), CAST(:balances AS bigint[])) AS moved(id, balance) "
             "WHERE accounts.id = moved.id AND accounts.balance IS DISTINCT FROM moved.balance"
         ),
-        {"ids": array_literal(balances), "balances": array_literal(balances.values())},
+        {"ids": _array_literal(balances), "balances": _array_literal(balances.values())},
     )
 
 
@@ -171,8 +171,8 @@ def end_taps(
         "status IN ('awaiting_sender', 'awaiting_receiver')" if lone else "status = 'matched'"
     )
     params = {
-        "keys": array_literal(keys),
-        "outcome_ids": array_literal(outcome_ids),
+        "keys": _array_literal(keys),
+        "outcome_ids": _array_literal(outcome_ids),
         "status": "settled" if settled else "failed",
     }
     taps = session.execute(

@@ -77,9 +77,6 @@ class Tap(db.Model):
 class Half(db.Model):
     """What one phone sent for a tap, exactly as received, and how it ended."""
 
-    # received_at and the defaults come back in the INSERT's RETURNING, not in a second query.
-    __mapper_args__ = {"eager_defaults": True}
-
     __tablename__ = "halves"
     __table_args__ = (
         UniqueConstraint("tap_key", "side", name="uq_halves_tap_key_side"),

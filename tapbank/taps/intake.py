@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from tapbank.models import HalfStatus, Side, TapStatus
-from tapbank.taps.views import HALVES, HALVES_OF_TAP, TAPS
+from tapbank.taps.queries import HALVES, HALVES_OF_TAP, TAPS
 
 AWAITING_OTHER = {
     Side.SENDER: TapStatus.AWAITING_RECEIVER,

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
 from tapbank.metrics import record_batch
-from tapbank.models import Account, AccountStatus, Half, Side, Tap, TapStatus
+from tapbank.models import Account, AccountStatus, Side, TapStatus
+from tapbank.taps.queries import HALVES, TAPS
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
 
@@ -112,7 +113,7 @@ def _take_matched_pairs(
 
 
 def _build_take_matched() -> Select:
-    taps, sender, receiver = Tap.__table__, Half.__table__.alias(), Half.__table__.alias()
+    taps, sender, receiver = TAPS, HALVES.alias(), HALVES.alias()
     return (
         select(
             taps.c.key,
@@ -138,13 +139,12 @@ def _build_take_matched() -> Select:
 
 # Built once: every batch, and every inline attempt, runs one of these.
 TAKE_MATCHED = _build_take_matched()
-TAKE_MATCHED_AMONG_KEYS = TAKE_MATCHED.where(
-    Tap.__table__.c.key.in_(bindparam("keys", expanding=True))
-)
+TAKE_MATCHED_AMONG_KEYS = TAKE_MATCHED.where(TAPS.c.key.in_(bindparam("keys", expanding=True)))
+_accounts = Account.__table__
 LOCK_ACCOUNTS = (
-    select(*(Account.__table__.c[name] for name in ("id", "balance", "currency", "status")))
-    .where(Account.__table__.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Account.__table__.c.id)
+    select(_accounts.c.id, _accounts.c.balance, _accounts.c.currency, _accounts.c.status)
+    .where(_accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_accounts.c.id)
     .with_for_update()
 )
 

@@ -7,14 +7,13 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
-from tapbank.models import Failure, Half, Side, Tap, Transfer
+from tapbank.models import Failure, Half, Side, Transfer
 from tapbank.pagination import Page, paginate
+from tapbank.taps.queries import HALVES_OF_TAP, TAPS
 from tapbank.taps.reasons import describe_reasons
 
 # Built once, as Core: a tap is read back on every PUT that ends it and every GET.
-TAPS, HALVES = Tap.__table__, Half.__table__
 TAP_BY_KEY = select(*TAPS.c).where(TAPS.c.key == bindparam("key"))
-HALVES_OF_TAP = select(*HALVES.c).where(HALVES.c.tap_key == bindparam("key"))
 TRANSFER_BY_ID = select(*Transfer.__table__.c).where(Transfer.__table__.c.id == bindparam("id"))
 FAILURE_BY_ID = select(*Failure.__table__.c).where(Failure.__table__.c.id == bindparam("id"))
 
@@ -47,12 +46,12 @@ def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
 
 
 def tap_view(
-    tap: Tap | Row,
-    halves: dict[Side, Half | Row],
-    transfer: Transfer | Row | None = None,
-    failure: Failure | Row | None = None,
+    tap: Row,
+    halves: dict[Side, Row],
+    transfer: Row | None = None,
+    failure: Row | None = None,
 ) -> TapView:
-    """The view of a tap whose rows (ORM objects or Core rows alike) are in hand."""
+    """The view of a tap whose rows are in hand."""
     return TapView(
         key=tap.key,
         status=tap.status.value,
@@ -79,7 +78,7 @@ def _half(half: Half | Row | None) -> dict | None:
     }
 
 
-def _transfer(transfer: Transfer | Row | None) -> dict | None:
+def _transfer(transfer: Row | None) -> dict | None:
     if transfer is None:
         return None
     return {

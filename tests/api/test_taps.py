@@ -8,6 +8,7 @@ import requests
 from sqlalchemy import func, select
 
 from tapbank import create_app
+from tapbank.api.fields import MAX_DEPOSIT_MINOR
 from tapbank.extensions import db
 from tapbank.models import Half, Tap, Transfer
 from tests.conftest import make_config
@@ -213,6 +214,18 @@ def test_the_maximum_amount_is_the_configured_one(factory_with, admin_headers):
     refused = small.send(key, payer, small.sender_body(5001))
     assert refused.status_code == 422 and "amount" in refused.json["errors"]
     assert small.send(key, payer, small.sender_body(5000)).status_code == 201
+
+
+@pytest.mark.parametrize("configured", [None, 5000], ids=["default", "5000"])
+def test_the_document_states_the_configured_maximum_of_a_tap_only(factory_with, configured):
+    overrides = {} if configured is None else {"TAPBANK_MAX_TRANSFER_MINOR": configured}
+    schemas = factory_with(**overrides).client.get("/api/openapi.json").json["components"]
+    schemas = schemas["schemas"]
+    for name in ("TapSender", "TapReceiver"):
+        amount = schemas[name]["properties"]["amount"]
+        assert (amount["minimum"], amount["maximum"]) == (1, configured or 1_000_000)
+    # A deposit has its own bound, whatever the tap maximum.
+    assert schemas["Deposit"]["properties"]["amount"]["maximum"] == MAX_DEPOSIT_MINOR
 
 
 @pytest.mark.parametrize("side", SIDES)

@@ -311,13 +311,16 @@ def test_simulate_against_an_unreachable_server_fails_soon_with_one_line(runner)
 
 
 class _NotTapbank(BaseHTTPRequestHandler):
-    """Any other web server: a page, not JSON, to whatever it is sent."""
+    """Any other web server: its own page to whatever it is sent."""
+
+    page = b"<html>hello</html>"
+    content_type = "text/html"
 
     def do_PUT(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        page = b"<html>hello</html>"
+        page = self.page
         self.send_response(200)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(page)))
         self.end_headers()
         self.wfile.write(page)
@@ -326,8 +329,14 @@ class _NotTapbank(BaseHTTPRequestHandler):
         pass
 
 
-def test_simulate_against_a_server_that_is_not_tapbank_says_so_in_one_line(runner):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTapbank)
+class _OtherJsonApi(_NotTapbank):
+    page = b'{"ok": true}'
+    content_type = "application/json"
+
+
+@pytest.mark.parametrize("handler", [_NotTapbank, _OtherJsonApi], ids=["html", "other-json"])
+def test_simulate_against_a_server_that_is_not_tapbank_says_so_in_one_line(runner, handler):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
@@ -341,7 +350,7 @@ def test_simulate_against_a_server_that_is_not_tapbank_says_so_in_one_line(runne
         server.server_close()
 
     assert result.exit_code == 1
-    assert_one_line_error(result, url, "no JSON", "is that a tapbank server?")
+    assert_one_line_error(result, url, "but no tap", "is it tapbank?")
 
 
 class AnswerLosingProxy(ThreadingHTTPServer):

@@ -371,9 +371,13 @@ def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(
     assert late.json["status"] == "failed"
     assert late.json["receiver"]["status"] == "failed"
     assert late.json["failure"] == expired_failure
-    assert factory.receive(key, payee, payer, _same_body(late.json["receiver"], payer)).json == (
-        late.json
+    replay = factory.receive(key, payee, payer, _same_body(late.json["receiver"], payer))
+    assert (replay.status_code, replay.json) == (200, late.json)
+    other = factory.receive(
+        key, payee, payer, {**_same_body(late.json["receiver"], payer), "amount": 7}
     )
+    assert other.status_code == 409 and other.json["error"] == "half_conflict"
+    assert read_tap(factory, key) == late.json
     again = reconcile(factory)
     assert (again.settled, again.failed, again.expired) == (0, 0, 0)
     tap = assert_failed(factory, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
@@ -535,3 +539,18 @@ def test_a_pair_another_transaction_holds_is_skipped_not_waited_on(
     assert read_tap(deferred, free_key)["status"] == "settled"
     assert reconcile(deferred).settled == 1
     assert read_tap(deferred, held_key)["status"] == "settled"
+
+
+def test_a_batch_takes_exactly_its_limit_oldest_match_first(deferred, payer, payee):
+    first, second, third = (matched_pair(deferred, payer, payee, amount=100) for _ in range(3))
+
+    with deferred.app.app_context():
+        result = settle_batch(db.session, limit=2, ttl=timedelta(seconds=120))
+        db.session.commit()
+
+    assert result.settled == 2
+    assert [read_tap(deferred, key)["status"] for key in (first, second, third)] == [
+        "settled",
+        "settled",
+        "matched",
+    ]

@@ -45,15 +45,14 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
     )
     try:
         tap, halves, created = submit_half(db.session, submission)
-        status = tap.status
-        answer = tap_view(tap, halves) if status in STILL_OPEN else None
+        answer = tap_view(tap, halves) if tap.status in STILL_OPEN else None
         db.session.commit()
     except HalfConflict:
         db.session.rollback()
         HALVES_RECEIVED.labels(side=side.value, outcome="conflict").inc()
         raise ApiError(409, "half_conflict", CONFLICT_MESSAGE.format(side=side.value)) from None
     HALVES_RECEIVED.labels(side=side.value, outcome="new" if created else "replay").inc()
-    if created and status == TapStatus.MATCHED and current_app.config["TAPBANK_SETTLE_INLINE"]:
+    if created and tap.status == TapStatus.MATCHED and current_app.config["TAPBANK_SETTLE_INLINE"]:
         settle_tap_inline(db.session, key)
         answer = None
     return answer or load_tap(db.session, key), 201 if created else 200
