@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tapbank import create_app
+from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.models import Transfer
@@ -554,3 +555,24 @@ def test_a_batch_takes_exactly_its_limit_oldest_match_first(deferred, payer, pay
         "settled",
         "matched",
     ]
+
+
+def test_settling_rewrites_every_half_in_place_without_touching_its_indexes(deferred):
+    # A HOT update: each half's settled version fits on its own page (fillfactor, migration
+    # 0003) and changes no indexed column, so the tap-key index is not written at random.
+    with deferred.app.app_context():
+        accounts = seed_accounts(db.session, 20, 1_000_000)
+        seed_matched_pairs(db.session, accounts[:10], accounts[10:], 500, 125)
+        db.session.commit()
+
+        result = settle_batch(db.session, limit=500, ttl=timedelta(seconds=120))
+        updated, in_place = db.session.execute(
+            text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'halves'"
+            )
+        ).one()
+        db.session.commit()
+
+    assert result.settled == 500
+    assert (updated, in_place) == (1000, 1000)
