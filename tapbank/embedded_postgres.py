@@ -30,13 +30,25 @@ def embedded_database_url(data_dir: Path) -> str:
 
 
 def _settings_changed(uri: str) -> bool:
-    """Record SERVER_SETTINGS in the server's own configuration; True if any was not in force."""
+    """Record SERVER_SETTINGS in the server's own configuration; True if any is not yet in force.
+
+    A setting already recorded but waiting for a restart is not written again, so the many
+    processes that open the app (gunicorn workers, commands) only read.
+    """
     changed = False
     with psycopg.connect(uri, autocommit=True) as connection:
         for name, value in SERVER_SETTINGS.items():
-            if connection.execute(f"SHOW {name}").fetchone()[0] != value:
+            if connection.execute(f"SHOW {name}").fetchone()[0] == value:
+                continue
+            changed = True
+            # postgresql.auto.conf (what ALTER SYSTEM writes) is read last, so its value wins.
+            recorded = connection.execute(
+                "SELECT 1 FROM pg_file_settings WHERE name = %s AND setting = %s "
+                "AND sourcefile LIKE '%%postgresql.auto.conf'",
+                (name, value),
+            ).fetchone()
+            if not recorded:
                 connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-                changed = True
     return changed
 
 
