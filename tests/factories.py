@@ -72,6 +72,15 @@ class Factory:
             headers=payee.headers,
         )
 
+    def halves_in_order(self, key, payer: TestAccount, payee: TestAccount, sender_first: bool):
+        """PUT one half (checked to await the other), then the other; returns the second answer."""
+        if sender_first:
+            first, awaiting = self.send(key, payer), "awaiting_receiver"
+        else:
+            first, awaiting = self.receive(key, payee, payer), "awaiting_sender"
+        assert (first.status_code, first.json["status"]) == (201, awaiting), first.json
+        return self.receive(key, payee, payer) if sender_first else self.send(key, payer)
+
     def tap(self, payer: TestAccount, payee: TestAccount, amount: int = 1250):
         """Both halves of one tap; returns the second response."""
         key = uuid.uuid4()

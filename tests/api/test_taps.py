@@ -455,12 +455,7 @@ def test_both_halves_are_matched_when_nothing_settles_them(factory_with, sender_
     payer = deferred.account("Ada", deposit=10_000)
     payee = deferred.account("Bob")
     key = uuid.uuid4()
-    if sender_first:
-        assert deferred.send(key, payer).json["status"] == "awaiting_receiver"
-        second = deferred.receive(key, payee, payer)
-    else:
-        assert deferred.receive(key, payee, payer).json["status"] == "awaiting_sender"
-        second = deferred.send(key, payer)
+    second = deferred.halves_in_order(key, payer, payee, sender_first)
 
     assert second.status_code == 201
     tap = second.json
@@ -477,13 +472,7 @@ def test_the_second_half_settles_the_tap_before_the_answer(
     client, factory, payer, payee, sender_first
 ):
     key = uuid.uuid4()
-    if sender_first:
-        assert factory.send(key, payer, factory.sender_body(1250)).status_code == 201
-        second = factory.receive(key, payee, payer, factory.receiver_body(payer, 1250))
-    else:
-        first = factory.receive(key, payee, payer, factory.receiver_body(payer, 1250))
-        assert first.status_code == 201
-        second = factory.send(key, payer, factory.sender_body(1250))
+    second = factory.halves_in_order(key, payer, payee, sender_first)
 
     assert second.status_code == 201
     tap = second.json

@@ -56,6 +56,13 @@ def deferred(app, apps, admin_headers) -> Factory:
 
 
 @pytest.fixture
+def short_ttl(app, apps, admin_headers) -> Factory:
+    """A deferred factory whose taps expire after one second."""
+    short_app = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
+    return Factory(short_app, short_app.test_client(), admin_headers)
+
+
+@pytest.fixture
 def payer(deferred) -> factories.TestAccount:
     return deferred.account("Ada", deposit=10_000)
 
@@ -323,65 +330,57 @@ def test_a_pair_that_met_in_time_settles_however_late_the_reconciler_comes(defer
     assert deferred.balance(payee) == 1250
 
 
-def test_a_second_half_arriving_after_the_ttl_fails_the_pair_as_expired(app, apps, admin_headers):
-    short_ttl = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
-    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
-    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+def test_a_second_half_arriving_after_the_ttl_fails_the_pair_as_expired(short_ttl):
+    payer, payee = short_ttl.account("Ada", deposit=10_000), short_ttl.account("Bob")
     key = uuid.uuid4()
-    assert factory.send(key, payer).status_code == 201
+    assert short_ttl.send(key, payer).status_code == 201
     time.sleep(1.2)
-    assert factory.receive(key, payee, payer).json["status"] == "matched"
+    assert short_ttl.receive(key, payee, payer).json["status"] == "matched"
 
-    reconcile(factory)
+    reconcile(short_ttl)
 
-    assert_failed(factory, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
+    assert_failed(short_ttl, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
 
 
-def test_a_lone_half_older_than_the_ttl_expires_and_a_younger_one_waits(app, apps, admin_headers):
-    short_ttl = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
-    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
-    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+def test_a_lone_half_older_than_the_ttl_expires_and_a_younger_one_waits(short_ttl):
+    payer, payee = short_ttl.account("Ada", deposit=10_000), short_ttl.account("Bob")
     lone, fresh = uuid.uuid4(), uuid.uuid4()
-    assert factory.send(lone, payer).status_code == 201
+    assert short_ttl.send(lone, payer).status_code == 201
     time.sleep(1.2)
-    assert factory.receive(fresh, payee, payer).status_code == 201
+    assert short_ttl.receive(fresh, payee, payer).status_code == 201
 
-    totals = reconcile(factory)
+    totals = reconcile(short_ttl)
 
     assert totals.expired == 1
-    tap = assert_failed(factory, lone, ["expired"], [payer], {payer: 10_000, payee: 0})
+    tap = assert_failed(short_ttl, lone, ["expired"], [payer], {payer: 10_000, payee: 0})
     assert tap["receiver"] is None and tap["sender"]["status"] == "failed"
-    assert read_tap(factory, fresh)["status"] == "awaiting_sender"
+    assert read_tap(short_ttl, fresh)["status"] == "awaiting_sender"
 
 
-def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(
-    app, apps, admin_headers
-):
-    short_ttl = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
-    factory = Factory(short_ttl, short_ttl.test_client(), admin_headers)
-    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(short_ttl):
+    payer, payee = short_ttl.account("Ada", deposit=10_000), short_ttl.account("Bob")
     key = uuid.uuid4()
-    assert factory.send(key, payer).status_code == 201
+    assert short_ttl.send(key, payer).status_code == 201
     time.sleep(1.2)
-    assert reconcile(factory).expired == 1
-    expired_failure = read_tap(factory, key)["failure"]
+    assert reconcile(short_ttl).expired == 1
+    expired_failure = read_tap(short_ttl, key)["failure"]
 
-    late = factory.receive(key, payee, payer)
+    late = short_ttl.receive(key, payee, payer)
 
     assert late.status_code == 201
     assert late.json["status"] == "failed"
     assert late.json["receiver"]["status"] == "failed"
     assert late.json["failure"] == expired_failure
-    replay = factory.receive(key, payee, payer, _same_body(late.json["receiver"], payer))
+    replay = short_ttl.receive(key, payee, payer, _same_body(late.json["receiver"], payer))
     assert (replay.status_code, replay.json) == (200, late.json)
-    other = factory.receive(
+    other = short_ttl.receive(
         key, payee, payer, {**_same_body(late.json["receiver"], payer), "amount": 7}
     )
     assert other.status_code == 409 and other.json["error"] == "half_conflict"
-    assert read_tap(factory, key) == late.json
-    again = reconcile(factory)
+    assert read_tap(short_ttl, key) == late.json
+    again = reconcile(short_ttl)
     assert (again.settled, again.failed, again.expired) == (0, 0, 0)
-    tap = assert_failed(factory, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
+    tap = assert_failed(short_ttl, key, ["expired"], [payer, payee], {payer: 10_000, payee: 0})
     assert tap["sender"]["status"] == tap["receiver"]["status"] == "failed"
 
 
@@ -474,13 +473,7 @@ def test_transfers_from_one_account_apply_in_arrival_order_against_what_earlier_
 @pytest.mark.parametrize("sender_first", [True, False], ids=["sender-first", "receiver-first"])
 def test_the_second_put_answers_settled_when_inline_settlement_is_on(client, factory, sender_first):
     payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
-    key = uuid.uuid4()
-    if sender_first:
-        assert factory.send(key, payer).json["status"] == "awaiting_receiver"
-        second = factory.receive(key, payee, payer)
-    else:
-        assert factory.receive(key, payee, payer).json["status"] == "awaiting_sender"
-        second = factory.send(key, payer)
+    second = factory.halves_in_order(uuid.uuid4(), payer, payee, sender_first)
 
     assert second.status_code == 201
     assert second.json["status"] == "settled"
