@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLES = [
     "job_runs",
     "workers",
+    "tap_queue",
     "halves",
     "taps",
     "entries",

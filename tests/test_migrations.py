@@ -95,3 +95,87 @@ def test_downgrade_to_base_and_upgrade_again(empty_app):
 
     assert set(db.metadata.tables) <= tables()
     assert empty_app.test_client().get("/readyz").status_code == 200
+
+
+def run_sql(*statements: str) -> list:
+    """Run statements in one committed transaction; returns the last one's rows."""
+    rows = []
+    for statement in statements:
+        result = db.session.execute(text(statement))
+        rows = result.all() if result.returns_rows else []
+    db.session.commit()
+    return rows
+
+
+# One tap in each state, as migration 0003's schema held them: halves carried their outcome.
+TAPS_AT_0003 = [
+    "INSERT INTO accounts (id, owner_name, account_type, bank_name, currency, balance, status) "
+    "VALUES ('00000000-0000-0000-0000-00000000000a', 'Ada', 'checking', 'b', 'USD', 0, 'active'),"
+    "       ('00000000-0000-0000-0000-00000000000b', 'Bob', 'checking', 'b', 'USD', 0, 'active')",
+    "INSERT INTO failures (id, tap_key, reasons, message) VALUES "
+    "('00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000c4', "
+    "'{expired}', 'expired')",
+    "INSERT INTO transfers (id, kind, tap_key, debit_account_id, credit_account_id, amount, "
+    "currency) VALUES ('00000000-0000-0000-0000-0000000000e5', 'tap', "
+    "'00000000-0000-0000-0000-0000000000c5', '00000000-0000-0000-0000-00000000000a', "
+    "'00000000-0000-0000-0000-00000000000b', 100, 'USD')",
+    "INSERT INTO taps (key, status, created_at, matched_at, ended_at, transfer_id) VALUES "
+    "('00000000-0000-0000-0000-0000000000c5', 'settled', now(), now(), now(), "
+    " '00000000-0000-0000-0000-0000000000e5')",
+    "INSERT INTO taps (key, status, created_at, matched_at, ended_at, failure_id) VALUES "
+    "('00000000-0000-0000-0000-0000000000c1', 'awaiting_receiver', now() - interval '5 s', "
+    " NULL, NULL, NULL),"
+    "('00000000-0000-0000-0000-0000000000c2', 'awaiting_sender', now() - interval '4 s', "
+    " NULL, NULL, NULL),"
+    "('00000000-0000-0000-0000-0000000000c3', 'matched', now() - interval '3 s', "
+    " now() - interval '2 s', NULL, NULL),"
+    "('00000000-0000-0000-0000-0000000000c4', 'failed', now() - interval '9 m', NULL, now(), "
+    " '00000000-0000-0000-0000-0000000000f1')",
+    "INSERT INTO halves (tap_key, side, account_id, sender_account_id, amount, currency, "
+    "device_os, tapped_at, status, transfer_id, failure_id) "
+    "SELECT t.key, 'sender', '00000000-0000-0000-0000-00000000000a', "
+    "'00000000-0000-0000-0000-00000000000a', 100, 'USD', 'ios', now(), "
+    "CASE WHEN t.status IN ('settled', 'failed') THEN t.status::text ELSE 'pending' END"
+    "::half_status, t.transfer_id, t.failure_id "
+    "FROM taps t WHERE t.status <> 'awaiting_sender'",
+    "INSERT INTO halves (tap_key, side, account_id, sender_account_id, amount, currency, "
+    "device_os, tapped_at, status, transfer_id) "
+    "SELECT key, 'receiver', '00000000-0000-0000-0000-00000000000b', "
+    "'00000000-0000-0000-0000-00000000000a', 100, 'USD', 'ios', now(), "
+    "CASE WHEN status = 'settled' THEN 'settled' ELSE 'pending' END::half_status, transfer_id "
+    "FROM taps WHERE status IN ('awaiting_sender', 'matched', 'settled')",
+]
+
+
+def test_0004_queues_every_tap_still_live_and_its_downgrade_gives_halves_their_outcome(
+    empty_app,
+):
+    upgrade(revision="0003")
+    run_sql(*TAPS_AT_0003)
+
+    upgrade(revision="0004")
+
+    queued = run_sql(
+        "SELECT right(q.tap_key::text, 2), q.created_at = t.created_at, "
+        "q.matched_at IS NOT DISTINCT FROM t.matched_at "
+        "FROM tap_queue q JOIN taps t ON t.key = q.tap_key ORDER BY q.tap_key"
+    )
+    assert queued == [("c1", True, True), ("c2", True, True), ("c3", True, True)]
+    assert "status" not in {c["name"] for c in inspect(db.engine).get_columns("halves")}
+
+    downgrade(revision="0003")
+
+    halves = run_sql(
+        "SELECT right(tap_key::text, 2), side::text, status::text, "
+        "right(coalesce(transfer_id, failure_id)::text, 2) FROM halves ORDER BY tap_key, side::text"
+    )
+    assert halves == [
+        ("c1", "sender", "pending", None),
+        ("c2", "receiver", "pending", None),
+        ("c3", "receiver", "pending", None),
+        ("c3", "sender", "pending", None),
+        ("c4", "sender", "failed", "f1"),
+        ("c5", "receiver", "settled", "e5"),
+        ("c5", "sender", "settled", "e5"),
+    ]
+    assert "tap_queue" not in tables()

@@ -21,7 +21,7 @@ DEMO_FILE = "demo-accounts.json"
 DEMO_OPENING_BALANCE = 100_000_000  # 1,000,000.00: enough for long simulations
 DEMO_OWNERS = ("Alice Demo", "Bob Demo")
 # Tables a demo reset empties; accounts and the workers' rows stay.
-RESET_TABLES = ("halves", "taps", "entries", "transfers", "failures", "auth_failures")
+RESET_TABLES = ("tap_queue", "halves", "taps", "entries", "transfers", "failures", "auth_failures")
 
 
 @dataclass(frozen=True)

@@ -73,14 +73,12 @@ class Injector:
         """A sender half whose partner never came, dated TTL ago so the expiry job takes it now."""
         self._put(key, "sender", self.payer, self._body(AMOUNT, self.currency))
         ttl = timedelta(seconds=self.app.config["TAPBANK_TAP_TTL_SECONDS"] + 1)
-        db.session.execute(
-            text("UPDATE taps SET created_at = created_at - :ttl WHERE key = :key"),
-            {"ttl": ttl, "key": key},
-        )
-        db.session.execute(
-            text("UPDATE halves SET received_at = received_at - :ttl WHERE tap_key = :key"),
-            {"ttl": ttl, "key": key},
-        )
+        for backdate in (
+            "UPDATE taps SET created_at = created_at - :ttl WHERE key = :key",
+            "UPDATE tap_queue SET created_at = created_at - :ttl WHERE tap_key = :key",
+            "UPDATE halves SET received_at = received_at - :ttl WHERE tap_key = :key",
+        ):
+            db.session.execute(text(backdate), {"ttl": ttl, "key": key})
         db.session.commit()
 
     def _empty_wallet(self) -> DemoAccount:

@@ -159,10 +159,10 @@ def end_taps(
     settled: bool,
     lone: bool = False,
 ) -> None:
-    """Mark taps and their halves ended, re-checking in SQL the state each was taken in.
+    """Mark taps ended and take them off the queue, re-checking in SQL the state each was taken in.
 
-    A matched tap has two pending halves; a lone one (awaiting its partner) has one. Any other
-    count means a row changed under the batch, which then rolls back whole.
+    A tap taken as matched (or, when lone, as awaiting its partner) must still be so, and queued.
+    Anything else means a row changed under the batch, which then rolls back whole.
     """
     if not keys:
         return
@@ -175,7 +175,7 @@ def end_taps(
         "outcome_ids": _array_literal(outcome_ids),
         "status": "settled" if settled else "failed",
     }
-    taps = session.execute(
+    ended = session.execute(
         text(
             f"UPDATE taps SET status = CAST(:status AS tap_status), {column} = ended.outcome_id, "
             "ended_at = now() FROM unnest(CAST(:keys AS uuid[]), CAST(:outcome_ids AS uuid[])) "
@@ -185,20 +185,12 @@ def end_taps(
             f"AND taps.{taken_in}"
         ),
         params,
-    )
-    halves = session.execute(
-        text(
-            f"UPDATE halves SET status = CAST(:status AS half_status), {column} = ended.outcome_id "
-            "FROM unnest(CAST(:keys AS uuid[]), CAST(:outcome_ids AS uuid[])) "
-            "AS ended(key, outcome_id) "
-            "WHERE halves.tap_key = ANY(CAST(:keys AS uuid[])) AND halves.tap_key = ended.key "
-            "AND halves.status = 'pending'"
-        ),
-        params,
-    )
-    halves_each = 1 if lone else 2
-    if taps.rowcount != len(keys) or halves.rowcount != halves_each * len(keys):
+    ).rowcount
+    dequeued = session.execute(
+        text("DELETE FROM tap_queue WHERE tap_key = ANY(CAST(:keys AS uuid[]))"), params
+    ).rowcount
+    if ended != len(keys) or dequeued != len(keys):
         raise ConcurrentChange(
-            f"expected {len(keys)} taps with {halves_each} pending halves each; "
-            f"ended {taps.rowcount} taps and {halves.rowcount} halves"
+            f"expected {len(keys)} queued taps in the state they were taken in; "
+            f"ended {ended} and dequeued {dequeued}"
         )

@@ -73,14 +73,16 @@ CHECKS = [
     ),
     (
         3,
-        "no half is both settled and failed, and every half of an ended tap ended as its tap did",
-        """SELECT count(*) FROM halves h JOIN taps t ON t.key = h.tap_key
-           WHERE (h.transfer_id IS NOT NULL AND h.failure_id IS NOT NULL)
-              OR (h.status = 'settled' AND (t.status <> 'settled'
-                                            OR h.transfer_id IS DISTINCT FROM t.transfer_id))
-              OR (h.status = 'failed' AND (t.status <> 'failed'
-                                           OR h.failure_id IS DISTINCT FROM t.failure_id))
-              OR (h.status = 'pending' AND t.status IN ('settled', 'failed'))""",
+        "no half is both settled and failed: each tap has one outcome, the one its status names",
+        # A half ends as its tap does, so this holds of halves when it holds of taps.
+        """SELECT count(*) FROM taps t
+           LEFT JOIN transfers x ON x.tap_key = t.key
+           LEFT JOIN failures f ON f.tap_key = t.key
+           WHERE (x.id IS NOT NULL AND f.id IS NOT NULL)
+              OR (t.status = 'settled' AND x.id IS DISTINCT FROM t.transfer_id)
+              OR (t.status = 'failed' AND f.id IS DISTINCT FROM t.failure_id)
+              OR (t.status NOT IN ('settled', 'failed')
+                  AND (x.id IS NOT NULL OR f.id IS NOT NULL))""",
     ),
     (
         4,
@@ -93,8 +95,17 @@ CHECKS = [
     (
         5,
         "every acknowledged half is settled, failed, or younger than the TTL plus one interval",
-        """SELECT count(*) FROM halves
-           WHERE status = 'pending' AND received_at < now() - CAST(:allowed AS interval)""",
+        """SELECT count(*) FROM halves h JOIN taps t ON t.key = h.tap_key
+           WHERE t.status NOT IN ('settled', 'failed')
+             AND h.received_at < now() - CAST(:allowed AS interval)""",
+    ),
+    (
+        5,
+        "every tap not yet ended is queued for the reconciler, as awaiting or matched",
+        """SELECT count(*) FROM taps t LEFT JOIN tap_queue q ON q.tap_key = t.key
+           WHERE (q.tap_key IS NULL) <> (t.status IN ('settled', 'failed'))
+              OR (q.tap_key IS NOT NULL
+                  AND (q.matched_at IS NOT NULL) <> (t.status = 'matched'))""",
     ),
 ]
 

@@ -3,7 +3,7 @@
 from tapbank.models.accounts import Account, AccountStatus, AccountType
 from tapbank.models.ledger import Entry, Transfer, TransferKind
 from tapbank.models.security import AuthFailure
-from tapbank.models.taps import Failure, Half, HalfStatus, Side, Tap, TapStatus
+from tapbank.models.taps import Failure, Half, QueuedTap, Side, Tap, TapStatus
 from tapbank.models.workers import JobRun, Worker
 
 __all__ = [
@@ -14,8 +14,8 @@ __all__ = [
     "Entry",
     "Failure",
     "Half",
-    "HalfStatus",
     "JobRun",
+    "QueuedTap",
     "Side",
     "Tap",
     "TapStatus",

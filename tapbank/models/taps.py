@@ -1,4 +1,9 @@
-"""Taps: the pair record, the two halves the phones sent, and why a tap failed."""
+"""Taps: the pair record and its outcome, the two halves the phones sent, and why a tap failed.
+
+A half is kept exactly as received and never changed; its tap carries how the pair ended. The
+taps not yet ended are also queued in a small table of their own, which the reconcilers read, so
+ending a tap rewrites only its own row, in place.
+"""
 
 import enum
 import uuid
@@ -23,12 +28,6 @@ class Side(enum.StrEnum):
     RECEIVER = "receiver"
 
 
-class HalfStatus(enum.StrEnum):
-    PENDING = "pending"
-    SETTLED = "settled"
-    FAILED = "failed"
-
-
 class Failure(db.Model):
     """Why a tap did not settle: every reason that applied."""
 
@@ -42,7 +41,7 @@ class Failure(db.Model):
 
 
 class Tap(db.Model):
-    """One key's pairing state; the row reconcilers lock to take a pair."""
+    """One key's pairing state and outcome; the row reconcilers lock to take a pair."""
 
     __tablename__ = "taps"
     __table_args__ = (
@@ -52,17 +51,9 @@ class Tap(db.Model):
         CheckConstraint(
             "(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"
         ),
-        Index(
-            "ix_taps_matched_at_pending",
-            "matched_at",
-            postgresql_where="status = 'matched'",
-        ),
-        Index(
-            "ix_taps_created_at_awaiting",
-            "created_at",
-            postgresql_where="status IN ('awaiting_sender', 'awaiting_receiver')",
-        ),
-        {"postgresql_with": {"fillfactor": 70}},
+        # Only the key is indexed, and room is left on every page, so matching and ending a tap
+        # are HOT updates: no index entry is written for either (0004).
+        {"postgresql_with": {"fillfactor": 40}},
     )
 
     key: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -70,28 +61,40 @@ class Tap(db.Model):
     created_at: Mapped[CreatedAt]
     matched_at: Mapped[Timestamp | None]
     ended_at: Mapped[Timestamp | None]
-    transfer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
-    failure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("failures.id"), unique=True)
+    # One tap, one outcome: transfers.tap_key and failures.tap_key are unique.
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transfers.id"))
+    failure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("failures.id"))
+
+
+class QueuedTap(db.Model):
+    """A tap not yet ended: awaiting its second half (matched_at null), or matched."""
+
+    __tablename__ = "tap_queue"
+    __table_args__ = (
+        Index(
+            "ix_tap_queue_matched",
+            "matched_at",
+            "tap_key",
+            postgresql_where="matched_at IS NOT NULL",
+        ),
+        Index("ix_tap_queue_awaiting", "created_at", postgresql_where="matched_at IS NULL"),
+    )
+
+    tap_key: Mapped[uuid.UUID] = mapped_column(ForeignKey("taps.key"), primary_key=True)
+    created_at: Mapped[CreatedAt]
+    matched_at: Mapped[Timestamp | None]
 
 
 class Half(db.Model):
-    """What one phone sent for a tap, exactly as received, and how it ended."""
+    """What one phone sent for a tap, exactly as received; never changed."""
 
     __tablename__ = "halves"
     __table_args__ = (
         UniqueConstraint("tap_key", "side", name="uq_halves_tap_key_side"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(
-            "(status = 'settled') = (transfer_id IS NOT NULL)", name="settled_iff_transfer"
-        ),
-        CheckConstraint(
-            "(status = 'failed') = (failure_id IS NOT NULL)", name="failed_iff_failure"
-        ),
-        CheckConstraint(
             "side = 'receiver' OR sender_account_id = account_id", name="sender_is_the_payer"
         ),
-        # Room on every page for each row's settled version: settling is a HOT update (0003).
-        {"postgresql_with": {"fillfactor": 45}},
     )
 
     id: Mapped[SerialKey]
@@ -106,8 +109,3 @@ class Half(db.Model):
     device_model: Mapped[str | None] = mapped_column(String(100))
     tapped_at: Mapped[Timestamp]
     received_at: Mapped[CreatedAt]
-    status: Mapped[HalfStatus] = mapped_column(
-        db_enum(HalfStatus, "half_status"), default=HalfStatus.PENDING
-    )
-    transfer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("transfers.id"))
-    failure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("failures.id"))

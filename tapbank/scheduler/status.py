@@ -5,9 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tapbank.models import JobRun, Tap, TapStatus, Worker
-
-AWAITING = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER)
+from tapbank.models import JobRun, QueuedTap, Worker
 
 
 def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
@@ -20,10 +18,13 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
         for worker in workers
         if worker.state == "running" and now - worker.last_heartbeat_at <= stale_after
     }
-    matched, oldest_matched = session.execute(
-        select(func.count(), func.min(Tap.matched_at)).where(Tap.status == TapStatus.MATCHED)
+    matched, awaiting, oldest_matched = session.execute(
+        select(
+            func.count(QueuedTap.matched_at),
+            func.count().filter(QueuedTap.matched_at.is_(None)),
+            func.min(QueuedTap.matched_at),
+        )
     ).one()
-    awaiting = session.scalar(select(func.count()).where(Tap.status.in_(AWAITING)))
     live_reconcilers_ok = [
         run
         for run in runs

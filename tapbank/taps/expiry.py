@@ -6,20 +6,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
-from tapbank.models import Tap, TapStatus
+from tapbank.models import QueuedTap, Tap
 from tapbank.taps.reasons import Reason, failure_message
-
-AWAITING = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER)
 
 
 def expire_lone_halves(session: Session, *, ttl: timedelta, limit: int) -> int:
     """Fail up to limit taps still awaiting a half after ttl (server clock); flushes."""
     keys = session.scalars(
         select(Tap.key)
-        .where(Tap.status.in_(AWAITING), Tap.created_at < func.now() - ttl)
-        .order_by(Tap.created_at)
+        .select_from(QueuedTap)
+        .join(Tap, Tap.key == QueuedTap.tap_key)
+        .where(QueuedTap.matched_at.is_(None), QueuedTap.created_at < func.now() - ttl)
+        .order_by(QueuedTap.created_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        # Locked with its tap: an entry matched since this statement's snapshot is checked
+        # again once locked, and passed over.
+        .with_for_update(of=[QueuedTap, Tap], skip_locked=True)
     ).all()
     if not keys:
         return 0

@@ -11,8 +11,8 @@ from sqlalchemy import Row, bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from tapbank.models import HalfStatus, Side, TapStatus
-from tapbank.taps.queries import HALVES, HALVES_OF_TAP, TAPS
+from tapbank.models import Side, TapStatus
+from tapbank.taps.queries import HALVES, HALVES_OF_TAP, QUEUE, TAPS
 
 AWAITING_OTHER = {
     Side.SENDER: TapStatus.AWAITING_RECEIVER,
@@ -26,11 +26,25 @@ TAKE_TAP = _upsert.on_conflict_do_update(
     index_elements=[TAPS.c.key], set_={"key": _upsert.excluded.key}
 ).returning(*TAPS.c)
 ADD_HALF = insert(HALVES).returning(*HALVES.c)
+# A tap's first half queues it for the reconcilers, in the same round trip. Parameters of the
+# queue's statements are named after no column: an INSERT or UPDATE writes every column a
+# parameter is named after.
+ADD_FIRST_HALF = ADD_HALF.add_cte(
+    insert(QUEUE)
+    .values(tap_key=bindparam("queue_key"), created_at=bindparam("queued_at"))
+    .cte("queued")
+)
 MATCH_TAP = (
     update(TAPS)
-    .where(TAPS.c.key == bindparam("tap_key"))
+    .where(TAPS.c.key == bindparam("queue_key"))
     .values(status=TapStatus.MATCHED, matched_at=func.now())
     .returning(*TAPS.c)
+    .add_cte(
+        update(QUEUE)
+        .where(QUEUE.c.tap_key == bindparam("queue_key"))
+        .values(matched_at=func.now())
+        .cte("queued_as_matched")
+    )
 )
 
 
@@ -72,12 +86,13 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict
     values = {f.name: getattr(submission, f.name) for f in fields(submission)}
     if tap.status == TapStatus.FAILED:
         # The partner already expired alone: this half ends with the tap's failure.
-        values |= {"status": HalfStatus.FAILED, "failure_id": tap.failure_id}
+        halves[submission.side] = session.execute(ADD_HALF, values).one()
+    elif not halves:
+        queued = {"queue_key": key, "queued_at": tap.created_at}
+        halves[submission.side] = session.execute(ADD_FIRST_HALF, values | queued).one()
     else:
-        values |= {"status": HalfStatus.PENDING}
-    halves[submission.side] = session.execute(ADD_HALF, values).one()
-    if tap.status != TapStatus.FAILED and len(halves) == 2:
-        tap = session.execute(MATCH_TAP, {"tap_key": key}).one()
+        halves[submission.side] = session.execute(ADD_HALF, values).one()
+        tap = session.execute(MATCH_TAP, {"queue_key": key}).one()
     return tap, halves, True
 
 

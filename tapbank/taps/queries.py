@@ -2,8 +2,8 @@
 
 from sqlalchemy import bindparam, select
 
-from tapbank.models import Half, Tap
+from tapbank.models import Half, QueuedTap, Tap
 
-TAPS, HALVES = Tap.__table__, Half.__table__
+TAPS, HALVES, QUEUE = Tap.__table__, Half.__table__, QueuedTap.__table__
 
 HALVES_OF_TAP = select(*HALVES.c).where(HALVES.c.tap_key == bindparam("key"))

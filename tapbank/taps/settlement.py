@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
 from tapbank.metrics import record_batch
-from tapbank.models import Account, AccountStatus, Side, TapStatus
-from tapbank.taps.queries import HALVES, TAPS
+from tapbank.models import Account, AccountStatus, Side
+from tapbank.taps.queries import HALVES, QUEUE, TAPS
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
 
@@ -113,7 +113,7 @@ def _take_matched_pairs(
 
 
 def _build_take_matched() -> Select:
-    taps, sender, receiver = TAPS, HALVES.alias(), HALVES.alias()
+    queue, taps, sender, receiver = QUEUE, TAPS, HALVES.alias(), HALVES.alias()
     return (
         select(
             taps.c.key,
@@ -127,13 +127,17 @@ def _build_take_matched() -> Select:
             sender.c.received_at,
             receiver.c.received_at,
         )
+        .select_from(queue)
+        .join(taps, taps.c.key == queue.c.tap_key)
         .join(sender, (sender.c.tap_key == taps.c.key) & (sender.c.side == Side.SENDER))
         .join(receiver, (receiver.c.tap_key == taps.c.key) & (receiver.c.side == Side.RECEIVER))
-        .where(taps.c.status == TapStatus.MATCHED)
+        .where(queue.c.matched_at.is_not(None))
         # Arrival order: matched_at is when the second half reached the server.
-        .order_by(taps.c.matched_at, taps.c.key)
+        .order_by(queue.c.matched_at, queue.c.tap_key)
         .limit(bindparam("limit"))
-        .with_for_update(of=taps, skip_locked=True)
+        # The queue entry is locked with its tap: a pair another worker ended since this
+        # statement's snapshot has no entry left to lock, and is passed over.
+        .with_for_update(of=[queue, taps], skip_locked=True)
     )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
-from tapbank.models import Failure, Half, Side, Transfer
+from tapbank.models import Failure, Half, Side, TapStatus, Transfer
 from tapbank.pagination import Page, paginate
 from tapbank.taps.queries import HALVES_OF_TAP, TAPS
 from tapbank.taps.reasons import describe_reasons
@@ -16,6 +16,8 @@ from tapbank.taps.reasons import describe_reasons
 TAP_BY_KEY = select(*TAPS.c).where(TAPS.c.key == bindparam("key"))
 TRANSFER_BY_ID = select(*Transfer.__table__.c).where(Transfer.__table__.c.id == bindparam("id"))
 FAILURE_BY_ID = select(*Failure.__table__.c).where(Failure.__table__.c.id == bindparam("id"))
+# A half is pending until its tap ends, then ends as its tap did.
+HALF_STATUS = {TapStatus.SETTLED: "settled", TapStatus.FAILED: "failed"}
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,16 @@ def tap_view(
     return TapView(
         key=tap.key,
         status=tap.status.value,
-        sender=_half(halves.get(Side.SENDER)),
-        receiver=_half(halves.get(Side.RECEIVER)),
+        sender=_half(halves.get(Side.SENDER), tap.status),
+        receiver=_half(halves.get(Side.RECEIVER), tap.status),
         transfer=_transfer(transfer),
         failure=describe_failure(failure),
         parties=frozenset(half.account_id for half in halves.values()),
     )
 
 
-def _half(half: Half | Row | None) -> dict | None:
+def _half(half: Half | Row | None, tap_status: TapStatus) -> dict | None:
+    """A half as received, with how it ended: as its tap did."""
     if half is None:
         return None
     return {
@@ -74,7 +77,7 @@ def _half(half: Half | Row | None) -> dict | None:
         "device": {"os": half.device_os, "model": half.device_model},
         "tapped_at": half.tapped_at,
         "received_at": half.received_at,
-        "status": half.status.value,
+        "status": HALF_STATUS.get(tap_status, "pending"),
     }
 
 
@@ -121,8 +124,8 @@ def failed_taps(session: Session, cursor: str | None, limit: int) -> Page:
     items = [
         {
             "key": failure.tap_key,
-            "sender": _half(halves.get(failure.tap_key, {}).get(Side.SENDER)),
-            "receiver": _half(halves.get(failure.tap_key, {}).get(Side.RECEIVER)),
+            "sender": _half(halves.get(failure.tap_key, {}).get(Side.SENDER), TapStatus.FAILED),
+            "receiver": _half(halves.get(failure.tap_key, {}).get(Side.RECEIVER), TapStatus.FAILED),
             "failure": describe_failure(failure),
         }
         for failure in failures

@@ -56,7 +56,6 @@ def half_columns(half: Half) -> tuple:
         half.device_model,
         half.tapped_at,
         half.received_at,
-        half.status,
     )
 
 

@@ -79,12 +79,12 @@ def test_reconcile_settles_matched_pairs_and_fails_mismatched_ones(
 
 def test_reconcile_expires_a_lone_half_past_its_ttl(runner, client, admin_headers, app, backlog):
     ttl = app.config["TAPBANK_TAP_TTL_SECONDS"] + 1
-    db.session.execute(
-        text(
-            "UPDATE taps SET created_at = created_at - make_interval(secs => :ttl) WHERE key = :k"
-        ),
-        {"ttl": ttl, "k": backlog["lone"]},
-    )
+    for backdate in (
+        "UPDATE taps SET created_at = created_at - make_interval(secs => :ttl) WHERE key = :k",
+        "UPDATE tap_queue SET created_at = created_at - make_interval(secs => :ttl) "
+        "WHERE tap_key = :k",
+    ):
+        db.session.execute(text(backdate), {"ttl": ttl, "k": backlog["lone"]})
     db.session.commit()
 
     result = run(runner, "reconcile")

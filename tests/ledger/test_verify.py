@@ -108,20 +108,35 @@ BREAKAGES = {
         ["ALTER TABLE entries ENABLE REPLICA TRIGGER entries_append_only"],
         [(4, "append-only")],
     ),
-    "a-half-of-a-settled-tap-still-pending": (
+    "a-settled-tap-that-also-failed": (
         [
-            "UPDATE halves SET status = 'pending', transfer_id = NULL "
-            "WHERE tap_key = :settled AND side = 'receiver'"
+            "INSERT INTO failures (id, tap_key, reasons, message) "
+            "VALUES (gen_random_uuid(), :settled, '{expired}', 'a second outcome')"
         ],
         [(3, "half")],
     ),
-    "a-half-of-a-settled-tap-marked-failed": (
+    "a-settled-tap-marked-failed-with-another-taps-failure": (
         [
-            "UPDATE halves SET status = 'failed', transfer_id = NULL, "
-            "failure_id = (SELECT failure_id FROM taps WHERE key = :failed) "
-            "WHERE tap_key = :settled AND side = 'sender'"
+            "UPDATE taps SET status = 'failed', transfer_id = NULL, "
+            "failure_id = (SELECT failure_id FROM taps WHERE key = :failed) WHERE key = :settled"
         ],
         [(3, "half")],
+    ),
+    "a-settled-tap-set-back-to-matched": (
+        ["UPDATE taps SET status = 'matched', transfer_id = NULL WHERE key = :settled"],
+        [(3, "half"), (5, "queued")],
+    ),
+    "a-settled-tap-queued-again": (
+        ["INSERT INTO tap_queue (tap_key, created_at, matched_at) VALUES (:settled, now(), now())"],
+        [(5, "queued")],
+    ),
+    "a-lone-half-taken-off-the-queue": (
+        ["DELETE FROM tap_queue WHERE tap_key = :lone"],
+        [(5, "queued")],
+    ),
+    "a-lone-half-queued-as-matched": (
+        ["UPDATE tap_queue SET matched_at = now() WHERE tap_key = :lone"],
+        [(5, "queued")],
     ),
     "a-half-left-pending-past-the-ttl": (
         ["UPDATE halves SET received_at = now() - interval '1 hour' WHERE tap_key = :lone"],

@@ -22,7 +22,12 @@ from tests.scheduler.workers import assert_running, running_workers, wait_for
 
 FUNDS = 1_000_000
 # What a batch runs once it has written its transfers, before it ends the taps and commits.
-AFTER_THE_TRANSFERS = ["INSERT INTO entries%", "UPDATE accounts%", "UPDATE taps%", "UPDATE halves%"]
+AFTER_THE_TRANSFERS = [
+    "INSERT INTO entries%",
+    "UPDATE accounts%",
+    "UPDATE taps%",
+    "DELETE FROM tap_queue%",
+]
 
 
 def scalar(statement: str, **params):
@@ -60,18 +65,18 @@ def settled() -> int:
 
 
 def assert_nothing_half_done() -> None:
-    """Every tap is wholly matched or wholly settled: its halves, transfer and entries agree."""
+    """Every tap is wholly matched or wholly settled: its queue entry, halves, transfer and
+    entries agree."""
     offenders = scalar(
         """SELECT count(*) FROM taps t
+           LEFT JOIN tap_queue q ON q.tap_key = t.key
            LEFT JOIN halves s ON s.tap_key = t.key AND s.side = 'sender'
            LEFT JOIN halves r ON r.tap_key = t.key AND r.side = 'receiver'
            LEFT JOIN transfers x ON x.tap_key = t.key
            WHERE NOT (
              (t.status = 'matched' AND t.transfer_id IS NULL AND x.id IS NULL
-              AND s.status = 'pending' AND r.status = 'pending')
-             OR (t.status = 'settled' AND x.id = t.transfer_id
-                 AND s.status = 'settled' AND s.transfer_id = x.id
-                 AND r.status = 'settled' AND r.transfer_id = x.id
+              AND q.matched_at IS NOT NULL)
+             OR (t.status = 'settled' AND x.id = t.transfer_id AND q.tap_key IS NULL
                  AND x.debit_account_id = s.account_id AND x.credit_account_id = r.account_id
                  AND x.amount = s.amount
                  AND (SELECT count(*) FROM entries e WHERE e.transfer_id = x.id) = 2))"""
@@ -287,7 +292,8 @@ def test_the_status_shows_live_workers_running_a_killed_one_dead_and_the_backlog
     app, database_url, client, factory, status_client, admin_headers
 ):
     seed_ring(10, 300)
-    db.session.execute(text("UPDATE taps SET matched_at = matched_at - interval '30 seconds'"))
+    for table in ("taps", "tap_queue"):
+        db.session.execute(text(f"UPDATE {table} SET matched_at = matched_at - interval '30 s'"))
     db.session.commit()
     payer = factory.account("Ada", deposit=1000)
     for _ in range(2):

@@ -315,13 +315,14 @@ def test_a_pair_that_met_in_time_settles_however_late_the_reconciler_comes(defer
     key = matched_pair(deferred, payer, payee, 1250)
     shift_arrival(key, "sender", 3600)
     shift_arrival(key, "receiver", 3600)
-    db.session.execute(
-        text(
-            "UPDATE taps SET created_at = created_at - interval '1 hour', "
-            "matched_at = matched_at - interval '1 hour' WHERE key = :key"
-        ),
-        {"key": key},
-    )
+    for table, key_column in (("taps", "key"), ("tap_queue", "tap_key")):
+        db.session.execute(
+            text(
+                f"UPDATE {table} SET created_at = created_at - interval '1 hour', "
+                f"matched_at = matched_at - interval '1 hour' WHERE {key_column} = :key"
+            ),
+            {"key": key},
+        )
     db.session.commit()
 
     reconcile(deferred)
@@ -550,22 +551,31 @@ def test_a_batch_takes_exactly_its_limit_oldest_match_first(deferred, payer, pay
     ]
 
 
-def test_settling_rewrites_every_half_in_place_without_touching_its_indexes(deferred):
-    # A HOT update: each half's settled version fits on its own page (fillfactor, migration
-    # 0003) and changes no indexed column, so the tap-key index is not written at random.
-    halves_updates = text(
-        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'halves'"
+def test_settling_rewrites_each_tap_in_place_and_leaves_its_halves_alone(deferred):
+    # A HOT update: each tap's settled version fits on its own page (fillfactor, migration
+    # 0004) and changes no indexed column, so the tap-key index is not written at random.
+    # The halves are kept as received: settling never writes them.
+    updates = text(
+        "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+        "WHERE relname IN ('taps', 'halves')"
     )
+
+    def counted() -> dict[str, tuple[int, int]]:
+        return {name: (updated, hot) for name, updated, hot in db.session.execute(updates)}
+
     with deferred.app.app_context():
         accounts = seed_accounts(db.session, 20, 1_000_000)
         seed_matched_pairs(db.session, accounts[:10], accounts[10:], 500, 125)
         db.session.commit()
 
         # Counted as a difference: the counters may still hold earlier, unflushed transactions.
-        before = db.session.execute(halves_updates).one()
+        before = counted()
         result = settle_batch(db.session, limit=500, ttl=timedelta(seconds=120))
-        after = db.session.execute(halves_updates).one()
+        after = counted()
         db.session.commit()
 
     assert result.settled == 500
-    assert (after[0] - before[0], after[1] - before[1]) == (1000, 1000)
+    changes = {
+        name: (after[name][0] - before[name][0], after[name][1] - before[name][1]) for name in after
+    }
+    assert changes == {"taps": (500, 500), "halves": (0, 0)}
