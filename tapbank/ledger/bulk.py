@@ -175,22 +175,34 @@ def end_taps(
         "outcome_ids": _array_literal(outcome_ids),
         "status": "settled" if settled else "failed",
     }
-    ended = session.execute(
-        text(
-            f"UPDATE taps SET status = CAST(:status AS tap_status), {column} = ended.outcome_id, "
-            "ended_at = now() FROM unnest(CAST(:keys AS uuid[]), CAST(:outcome_ids AS uuid[])) "
-            "AS ended(key, outcome_id) "
-            # "= ANY" lets the planner go by primary key whatever its row estimates say.
-            f"WHERE taps.key = ANY(CAST(:keys AS uuid[])) AND taps.key = ended.key "
-            f"AND taps.{taken_in}"
-        ),
+    ended = _execute_unprepared(
+        session,
+        f"UPDATE taps SET status = CAST(%(status)s AS tap_status), {column} = ended.outcome_id, "
+        "ended_at = now() FROM unnest(CAST(%(keys)s AS uuid[]), CAST(%(outcome_ids)s AS uuid[])) "
+        "AS ended(key, outcome_id) "
+        # "= ANY" lets the planner go by primary key whatever its row estimates say.
+        f"WHERE taps.key = ANY(CAST(%(keys)s AS uuid[])) AND taps.key = ended.key "
+        f"AND taps.{taken_in}",
         params,
-    ).rowcount
-    dequeued = session.execute(
-        text("DELETE FROM tap_queue WHERE tap_key = ANY(CAST(:keys AS uuid[]))"), params
-    ).rowcount
+    )
+    dequeued = _execute_unprepared(
+        session, "DELETE FROM tap_queue WHERE tap_key = ANY(CAST(%(keys)s AS uuid[]))", params
+    )
     if ended != len(keys) or dequeued != len(keys):
         raise ConcurrentChange(
             f"expected {len(keys)} queued taps in the state they were taken in; "
             f"ended {ended} and dequeued {dequeued}"
         )
+
+
+def _execute_unprepared(session: Session, sql: str, params: dict) -> int:
+    """Run sql, planned for these very keys, on the session's connection; returns its rowcount.
+
+    psycopg prepares a statement it has run five times, and PostgreSQL may then reuse a generic
+    plan made for any keys. For ending taps that plan loops over the whole key array once per
+    row: at 360,000 taps, 0.5 s for a batch of 1,000 where its own plan takes 5 ms.
+    """
+    driver_connection = session.connection().connection.driver_connection
+    with driver_connection.cursor() as cursor:
+        cursor.execute(sql, params, prepare=False)
+        return cursor.rowcount
