@@ -21,9 +21,6 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-LIVE = "status IN ('awaiting_sender', 'awaiting_receiver', 'matched')"
-
-
 def upgrade():
     op.create_table(
         "tap_queue",
@@ -36,8 +33,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("tap_key", name=op.f("pk_tap_queue")),
     )
     op.execute(
-        f"INSERT INTO tap_queue (tap_key, created_at, matched_at) "
-        f"SELECT key, created_at, matched_at FROM taps WHERE {LIVE}"
+        "INSERT INTO tap_queue (tap_key, created_at, matched_at) SELECT key, created_at, "
+        "CASE WHEN status = 'matched' THEN coalesce(matched_at, created_at) END "
+        "FROM taps WHERE status IN ('awaiting_sender', 'awaiting_receiver', 'matched')"
     )
     op.create_index(
         "ix_tap_queue_matched",

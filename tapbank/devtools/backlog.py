@@ -79,12 +79,18 @@ def seed_matched_pairs(
         ).bindparams(bindparam("payers", type_=UUID_ARRAY), bindparam("payees", type_=UUID_ARRAY)),
         {"payers": payers, "payees": payees, "count": count},
     )
-    matched_in_order = "now(), now() + i * interval '1 microsecond' FROM seeded_pairs"
-    for insert in (
-        "INSERT INTO taps (key, status, created_at, matched_at) SELECT key, 'matched', ",
-        "INSERT INTO tap_queue (tap_key, created_at, matched_at) SELECT key, ",
-    ):
-        session.execute(text(insert + matched_in_order))
+    session.execute(
+        text(
+            "INSERT INTO taps (key, status, created_at, matched_at) "
+            "SELECT key, 'matched', now(), now() + i * interval '1 microsecond' FROM seeded_pairs"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO tap_queue (tap_key, created_at, matched_at) "
+            "SELECT key, now(), now() + i * interval '1 microsecond' FROM seeded_pairs"
+        )
+    )
     session.execute(
         text(
             "INSERT INTO halves (tap_key, side, account_id, sender_account_id, amount, currency, "

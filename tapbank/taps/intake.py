@@ -26,22 +26,22 @@ TAKE_TAP = _upsert.on_conflict_do_update(
     index_elements=[TAPS.c.key], set_={"key": _upsert.excluded.key}
 ).returning(*TAPS.c)
 ADD_HALF = insert(HALVES).returning(*HALVES.c)
-# A tap's first half queues it for the reconcilers, in the same round trip. Parameters of the
-# queue's statements are named after no column: an INSERT or UPDATE writes every column a
-# parameter is named after.
-ADD_FIRST_HALF = ADD_HALF.add_cte(
-    insert(QUEUE)
-    .values(tap_key=bindparam("queue_key"), created_at=bindparam("queued_at"))
-    .cte("queued")
+# The queue's parameters are named after no column: given a parameter named like one of its
+# columns, a Core INSERT or UPDATE also writes that column.
+_queue_entry = insert(QUEUE).values(
+    tap_key=bindparam("queued_key"), created_at=bindparam("queued_at")
 )
+# A tap's first half queues it for the reconcilers, in the same round trip.
+ADD_FIRST_HALF = ADD_HALF.add_cte(_queue_entry.cte("queued"))
+# The match marks the tap and its queue entry together, in one round trip.
 MATCH_TAP = (
     update(TAPS)
-    .where(TAPS.c.key == bindparam("queue_key"))
+    .where(TAPS.c.key == bindparam("queued_key"))
     .values(status=TapStatus.MATCHED, matched_at=func.now())
     .returning(*TAPS.c)
     .add_cte(
         update(QUEUE)
-        .where(QUEUE.c.tap_key == bindparam("queue_key"))
+        .where(QUEUE.c.tap_key == bindparam("queued_key"))
         .values(matched_at=func.now())
         .cte("queued_as_matched")
     )
@@ -88,11 +88,11 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict
         # The partner already expired alone: this half ends with the tap's failure.
         halves[submission.side] = session.execute(ADD_HALF, values).one()
     elif not halves:
-        queued = {"queue_key": key, "queued_at": tap.created_at}
+        queued = {"queued_key": key, "queued_at": tap.created_at}
         halves[submission.side] = session.execute(ADD_FIRST_HALF, values | queued).one()
     else:
         halves[submission.side] = session.execute(ADD_HALF, values).one()
-        tap = session.execute(MATCH_TAP, {"queue_key": key}).one()
+        tap = session.execute(MATCH_TAP, {"queued_key": key}).one()
     return tap, halves, True
 
 

@@ -122,6 +122,13 @@ BREAKAGES = {
         ],
         [(3, "half")],
     ),
+    "a-settled-tap-naming-a-deposit-as-its-transfer": (
+        [
+            "UPDATE taps SET transfer_id = (SELECT id FROM transfers WHERE kind = 'deposit' "
+            "LIMIT 1) WHERE key = :settled"
+        ],
+        [(3, "half")],
+    ),
     "a-settled-tap-set-back-to-matched": (
         ["UPDATE taps SET status = 'matched', transfer_id = NULL WHERE key = :settled"],
         [(3, "half"), (5, "queued")],

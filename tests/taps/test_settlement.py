@@ -551,6 +551,31 @@ def test_a_batch_takes_exactly_its_limit_oldest_match_first(deferred, payer, pay
     ]
 
 
+def test_a_queue_entry_its_tap_disagrees_with_is_passed_over_and_the_rest_settle(
+    deferred, payer, payee
+):
+    ended = matched_pair(deferred, payer, payee, amount=100)
+    assert reconcile(deferred).settled == 1
+    # Not a state tapbank writes: an ended tap queued again, as the oldest match of all.
+    db.session.execute(
+        text(
+            "INSERT INTO tap_queue (tap_key, created_at, matched_at) "
+            "VALUES (:key, now() - interval '1 minute', now() - interval '1 minute')"
+        ),
+        {"key": ended},
+    )
+    db.session.commit()
+    waiting = matched_pair(deferred, payer, payee, amount=200)
+
+    assert reconcile(deferred).settled == 1
+
+    assert read_tap(deferred, waiting)["status"] == "settled"
+    assert read_tap(deferred, ended)["status"] == "settled"
+    assert deferred.balance(payee) == 300
+    db.session.execute(text("DELETE FROM tap_queue WHERE tap_key = :key"), {"key": ended})
+    db.session.commit()
+
+
 def test_settling_rewrites_each_tap_in_place_and_leaves_its_halves_alone(deferred):
     # A HOT update: each tap's settled version fits on its own page (fillfactor, migration
     # 0004) and changes no indexed column, so the tap-key index is not written at random.
