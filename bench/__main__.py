@@ -27,8 +27,10 @@ KEYS = [
     "workers3_pairs_per_s",
     "workers3_vs_1",
     "workers3_exactly_once",
+    "growth_empty_pairs_per_s",
     "growth_pairs_per_s",
     "growth_ratio",
+    "growth_vs_settle",
     "big_drain_pairs_per_s",
     "worker_peak_rss_mb",
     "small_drain_peak_rss_mb",
@@ -52,7 +54,8 @@ RATIOS = {
     "settle_vs_pgbench": ("settle_pairs_per_s", "pgbench_tps"),
     "hot_vs_settle": ("hot_pairs_per_s", "settle_pairs_per_s"),
     "workers3_vs_1": ("workers3_pairs_per_s", "settle_pairs_per_s"),
-    "growth_ratio": ("growth_pairs_per_s", "settle_pairs_per_s"),
+    "growth_ratio": ("growth_pairs_per_s", "growth_empty_pairs_per_s"),
+    "growth_vs_settle": ("growth_pairs_per_s", "settle_pairs_per_s"),
     "rss_vs_small_drain": ("worker_peak_rss_mb", "small_drain_peak_rss_mb"),
     "intake_vs_bare_flask": ("intake_rps", "bare_flask_rps"),
 }
@@ -143,8 +146,10 @@ class Run:
         growth = settlement.settle_after_growth(
             self.server, self.template, plan.growth_rows, plan.pairs, plan.accounts
         )
+        self.note_drained("growth, empty tables", growth.empty)
         self.note_drained(f"{plan.growth_rows:,}-pair drain", growth.big)
         self.note_drained("growth", growth.after)
+        self.figures["growth_empty_pairs_per_s"] = growth.empty.result.pairs_per_s
         self.figures["big_drain_pairs_per_s"] = growth.big.result.pairs_per_s
         self.figures["worker_peak_rss_mb"] = growth.big.result.peak_rss_mb
         self.figures["growth_pairs_per_s"] = growth.after.result.pairs_per_s
