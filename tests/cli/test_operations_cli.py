@@ -3,11 +3,13 @@
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from tapbank import create_app
+from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
 from tests.conftest import make_config
 from tests.factories import Factory
@@ -78,14 +80,8 @@ def test_reconcile_settles_matched_pairs_and_fails_mismatched_ones(
 
 
 def test_reconcile_expires_a_lone_half_past_its_ttl(runner, client, admin_headers, app, backlog):
-    ttl = app.config["TAPBANK_TAP_TTL_SECONDS"] + 1
-    for backdate in (
-        "UPDATE taps SET created_at = created_at - make_interval(secs => :ttl) WHERE key = :k",
-        "UPDATE tap_queue SET created_at = created_at - make_interval(secs => :ttl) "
-        "WHERE tap_key = :k",
-    ):
-        db.session.execute(text(backdate), {"ttl": ttl, "k": backlog["lone"]})
-    db.session.commit()
+    ttl = timedelta(seconds=app.config["TAPBANK_TAP_TTL_SECONDS"] + 1)
+    age_taps(db.session, [backlog["lone"]], ttl)
 
     result = run(runner, "reconcile")
 

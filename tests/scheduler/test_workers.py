@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tapbank import create_app
 from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
+from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
 from tapbank.models import Account, Tap, TapStatus
 from tapbank.taps.settlement import settle_batch
@@ -292,9 +293,7 @@ def test_the_status_shows_live_workers_running_a_killed_one_dead_and_the_backlog
     app, database_url, client, factory, status_client, admin_headers
 ):
     seed_ring(10, 300)
-    for table in ("taps", "tap_queue"):
-        db.session.execute(text(f"UPDATE {table} SET matched_at = matched_at - interval '30 s'"))
-    db.session.commit()
+    age_taps(db.session, db.session.scalars(select(Tap.key)).all(), timedelta(seconds=30))
     payer = factory.account("Ada", deposit=1000)
     for _ in range(2):
         assert factory.send(uuid.uuid4(), payer).json["status"] == "awaiting_receiver"

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from tapbank import create_app
 from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
+from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.models import Transfer
@@ -313,17 +314,7 @@ def test_halves_just_within_the_ttl_settle(deferred, payer, payee):
 
 def test_a_pair_that_met_in_time_settles_however_late_the_reconciler_comes(deferred, payer, payee):
     key = matched_pair(deferred, payer, payee, 1250)
-    shift_arrival(key, "sender", 3600)
-    shift_arrival(key, "receiver", 3600)
-    for table, key_column in (("taps", "key"), ("tap_queue", "tap_key")):
-        db.session.execute(
-            text(
-                f"UPDATE {table} SET created_at = created_at - interval '1 hour', "
-                f"matched_at = matched_at - interval '1 hour' WHERE {key_column} = :key"
-            ),
-            {"key": key},
-        )
-    db.session.commit()
+    age_taps(db.session, [key], timedelta(hours=1))
 
     reconcile(deferred)
 
