@@ -12,6 +12,7 @@ from tapbank import create_app
 from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
+from tapbank.ledger import bulk
 from tapbank.ledger.verify import verify_ledger
 from tapbank.models import Transfer
 from tapbank.scheduler import jobs
@@ -506,6 +507,24 @@ def test_the_inline_attempt_applies_the_ttl_too(app, apps, admin_headers):
     assert (factory.balance(payer), factory.balance(payee)) == (10_000, 0)
 
 
+def test_an_inline_attempt_that_finds_a_row_changed_leaves_the_pair_to_the_reconciler(
+    factory, monkeypatch
+):
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+
+    def changed_under_the_batch(*args, **kwargs):
+        raise bulk.ConcurrentChange("a row changed under the batch")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bulk, "end_taps", changed_under_the_batch)
+        second = factory.halves_in_order(uuid.uuid4(), payer, payee, sender_first=True)
+
+    assert (second.status_code, second.json["status"]) == (201, "matched")
+    assert reconcile(factory).settled == 1
+    assert read_tap(factory, second.json["key"])["status"] == "settled"
+    assert (factory.balance(payer), factory.balance(payee)) == (8_750, 1_250)
+
+
 def test_a_pair_another_transaction_holds_is_skipped_not_waited_on(
     deferred, payer, payee, database_url
 ):
@@ -565,6 +584,26 @@ def test_a_queue_entry_its_tap_disagrees_with_is_passed_over_and_the_rest_settle
     assert deferred.balance(payee) == 300
     db.session.execute(text("DELETE FROM tap_queue WHERE tap_key = :key"), {"key": ended})
     db.session.commit()
+
+
+def test_ending_taps_is_planned_for_each_batch_not_prepared_once_for_all(deferred):
+    # psycopg prepares a statement on its fifth run; the database's plan made for any keys
+    # loops over the whole key array once per row (see bulk._execute_unprepared).
+    prepared = text("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+    with deferred.app.app_context():
+        accounts = seed_accounts(db.session, 4, 1_000_000)
+        seed_matched_pairs(db.session, accounts[:2], accounts[2:], 8, 125)
+        # One transaction, so one connection runs every batch and is asked what it prepared.
+        settled = sum(
+            settle_batch(db.session, limit=1, ttl=timedelta(seconds=120)).settled for _ in range(8)
+        )
+        statements = db.session.scalars(prepared).all()
+        db.session.commit()
+
+    assert settled == 8
+    # What this looks for is there to see: the take query, run as often, was prepared.
+    assert any("FROM tap_queue JOIN taps" in statement for statement in statements)
+    assert not [s for s in statements if "UPDATE taps" in s or "DELETE FROM tap_queue" in s]
 
 
 def test_settling_rewrites_each_tap_in_place_and_leaves_its_halves_alone(deferred):
