@@ -21,6 +21,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+
 def upgrade():
     op.create_table(
         "tap_queue",
@@ -82,10 +83,14 @@ def downgrade():
         op.f("fk_halves_failure_id_failures"), "halves", "failures", ["failure_id"], ["id"]
     )
     op.create_check_constraint(
-        op.f("ck_halves_settled_iff_transfer"), "halves", "(status = 'settled') = (transfer_id IS NOT NULL)"
+        op.f("ck_halves_settled_iff_transfer"),
+        "halves",
+        "(status = 'settled') = (transfer_id IS NOT NULL)",
     )
     op.create_check_constraint(
-        op.f("ck_halves_failed_iff_failure"), "halves", "(status = 'failed') = (failure_id IS NOT NULL)"
+        op.f("ck_halves_failed_iff_failure"),
+        "halves",
+        "(status = 'failed') = (failure_id IS NOT NULL)",
     )
 
     op.execute("ALTER TABLE taps SET (fillfactor = 70)")

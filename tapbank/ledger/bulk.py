@@ -115,8 +115,7 @@ def _copy(
     """
     field_text = str if plain else _copy_field
     payload = "".join("\t".join(map(field_text, row)) + "\n" for row in rows)
-    driver_connection = session.connection().connection.driver_connection
-    with driver_connection.cursor() as cursor:
+    with _driver_cursor(session) as cursor:
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             copy.write(payload)
 
@@ -202,7 +201,11 @@ def _execute_unprepared(session: Session, sql: str, params: dict) -> int:
     plan made for any keys. For ending taps that plan loops over the whole key array once per
     row: at 360,000 taps, 0.5 s for a batch of 1,000 where its own plan takes 5 ms.
     """
-    driver_connection = session.connection().connection.driver_connection
-    with driver_connection.cursor() as cursor:
+    with _driver_cursor(session) as cursor:
         cursor.execute(sql, params, prepare=False)
         return cursor.rowcount
+
+
+def _driver_cursor(session: Session):
+    """A psycopg cursor on the session's own connection, inside its transaction."""
+    return session.connection().connection.driver_connection.cursor()

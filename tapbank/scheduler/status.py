@@ -20,7 +20,7 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
     }
     matched, awaiting, oldest_matched = session.execute(
         select(
-            func.count(QueuedTap.matched_at),
+            func.count().filter(QueuedTap.matched_at.is_not(None)),
             func.count().filter(QueuedTap.matched_at.is_(None)),
             func.min(QueuedTap.matched_at),
         )
