@@ -59,3 +59,8 @@ def record_batch(result) -> None:
         TAP_FAILURES.labels(reason=reason).inc(count)
     BATCH_PAIRS.observe(result.taken)
     BATCH_SECONDS.observe(result.seconds)
+
+
+def record_expiries(count: int) -> None:
+    """Count lone halves failed as expired, in one committed batch."""
+    TAP_FAILURES.labels(reason="expired").inc(count)

@@ -1,6 +1,13 @@
 """The domain's counters move with what was committed."""
 
+import uuid
+from datetime import timedelta
+
 from prometheus_client import REGISTRY
+
+from tapbank.devtools.injection import age_taps
+from tapbank.extensions import db
+from tapbank.scheduler import jobs
 
 
 def sample(name: str, **labels) -> float:
@@ -23,6 +30,16 @@ def test_settling_and_failing_taps_are_counted(factory):
     assert sample("tapbank_halves_received_total", side="receiver", outcome="new") == (
         halves_before + 2
     )
+
+
+def test_lone_halves_failed_as_expired_are_counted(app, factory):
+    expired_before = sample("tapbank_tap_failures_total", reason="expired")
+    key = uuid.uuid4()
+    assert factory.send(key, factory.account("Ada", deposit=5000)).status_code == 201
+    age_taps(db.session, [key], timedelta(seconds=app.config["TAPBANK_TAP_TTL_SECONDS"] + 1))
+
+    assert jobs.expire().expired == 1
+    assert sample("tapbank_tap_failures_total", reason="expired") == expired_before + 1
 
 
 def test_the_metrics_route_serves_prometheus_text(client):

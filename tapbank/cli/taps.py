@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,7 +137,7 @@ def inject_error(kind):
         keys = {chosen: injector.inject(chosen) for chosen in (KINDS if kind == "all" else [kind])}
     except InjectionRefused as error:
         raise click.ClickException(str(error)) from None
-    jobs.reconcile_all()
+    jobs.reconcile_taps([uuid.UUID(key) for key in keys.values()])
     for chosen, key in keys.items():
         tap = load_tap(db.session, key)
         reasons = ", ".join(r["reason"] for r in tap.failure["reasons"]) if tap.failure else "-"

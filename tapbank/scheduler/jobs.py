@@ -3,13 +3,14 @@
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask, current_app
 
 from tapbank.extensions import db
-from tapbank.metrics import record_batch
+from tapbank.metrics import record_batch, record_expiries
 from tapbank.taps.expiry import expire_lone_halves
 from tapbank.taps.settlement import settle_batch
 
@@ -75,6 +76,7 @@ def expire(stop: threading.Event | None = None) -> PassTotals:
     while True:
         expired = expire_lone_halves(db.session, ttl=ttl, limit=batch_size)
         db.session.commit()
+        record_expiries(expired)
         totals.expired += expired
         if expired < batch_size or (stop and stop.is_set()):
             return totals
@@ -87,6 +89,18 @@ def reconcile_all(stop: threading.Event | None = None) -> PassTotals:
     totals = reconcile(stop)
     totals.expired = expired.expired
     return totals
+
+
+def reconcile_taps(keys: list[uuid.UUID]) -> None:
+    """Expire and settle these taps now, if due, and leave every other tap to the workers."""
+    config = current_app.config
+    ttl = timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"])
+    expired = expire_lone_halves(db.session, ttl=ttl, limit=len(keys), keys=keys)
+    result = settle_batch(db.session, limit=len(keys), ttl=ttl, keys=keys)
+    db.session.commit()
+    record_expiries(expired)
+    if result.taken:
+        record_batch(result)
 
 
 def in_app_context(app: Flask, job, *args):

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
@@ -10,9 +10,27 @@ from tapbank.models import QueuedTap, Tap
 from tapbank.taps.reasons import Reason, failure_message
 
 
-def expire_lone_halves(session: Session, *, ttl: timedelta, limit: int) -> int:
-    """Fail up to limit taps still awaiting a half after ttl (server clock); flushes."""
-    keys = session.scalars(
+def expire_lone_halves(
+    session: Session, *, ttl: timedelta, limit: int, keys: list | None = None
+) -> int:
+    """Fail up to limit taps still awaiting a half after ttl (server clock), only those in keys
+    when given; flushes."""
+    query = _overdue(ttl, limit)
+    if keys is not None:
+        query = query.where(Tap.key.in_(keys))
+    overdue = session.scalars(query).all()
+    if not overdue:
+        return 0
+    outcomes = bulk.Outcomes()
+    message = failure_message([Reason.EXPIRED])
+    for key in overdue:
+        outcomes.fail(key, [Reason.EXPIRED.value], message)
+    bulk.write_expiries(session, outcomes)
+    return len(overdue)
+
+
+def _overdue(ttl: timedelta, limit: int) -> Select:
+    return (
         select(Tap.key)
         .select_from(QueuedTap)
         .join(Tap, Tap.key == QueuedTap.tap_key)
@@ -22,12 +40,4 @@ def expire_lone_halves(session: Session, *, ttl: timedelta, limit: int) -> int:
         # Locked with its tap: an entry matched since this statement's snapshot is checked
         # again once locked, and passed over.
         .with_for_update(of=[QueuedTap, Tap], skip_locked=True)
-    ).all()
-    if not keys:
-        return 0
-    outcomes = bulk.Outcomes()
-    message = failure_message([Reason.EXPIRED])
-    for key in keys:
-        outcomes.fail(key, [Reason.EXPIRED.value], message)
-    bulk.write_expiries(session, outcomes)
-    return len(keys)
+    )

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from tapbank import create_app
 from tapbank.config import ProductionConfig
 from tapbank.devtools.demo import DEMO_FILE, DEMO_OPENING_BALANCE, DEMO_OWNERS
-from tapbank.devtools.injection import KINDS
+from tapbank.devtools.injection import KINDS, age_taps
 from tapbank.devtools.simulator import Phone, ServerUnreachable, TapSimulator
 from tapbank.extensions import db
 from tests import factories
@@ -492,18 +493,28 @@ def test_inject_error_all_makes_one_failing_tap_of_each_kind_and_settles_nothing
     assert count("taps", "status = 'failed'") == count("taps") == len(KINDS)
 
 
-def test_inject_error_takes_the_same_path_when_the_reconciler_settles(
-    runner, client, admin_headers, database_url, instance
-):
+@pytest.fixture
+def deferred(database_url, instance):
+    """The app with every pair left to the reconciler, on the test database."""
     deferred = create_app(make_config(database_url, TAPBANK_SETTLE_INLINE=False))
     deferred.instance_path = str(instance)
-    try:
-        with deferred.app_context():
-            result = deferred.test_cli_runner().invoke(args=["tap", "inject-error"])
-            db.session.remove()
-    finally:
-        with deferred.app_context():
-            db.engine.dispose()
+    yield deferred
+    with deferred.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def invoke_in(app, *args: str):
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=list(args))
+        db.session.remove()
+    return result
+
+
+def test_inject_error_takes_the_same_path_when_the_reconciler_settles(
+    client, admin_headers, deferred
+):
+    result = invoke_in(deferred, "tap", "inject-error")
 
     assert result.exit_code == 0, result.output
     lines = injected(result.output)
@@ -511,6 +522,32 @@ def test_inject_error_takes_the_same_path_when_the_reconciler_settles(
     for kind, (key, _, _) in lines.items():
         assert_failed_for_exactly(client, admin_headers, key, kind.replace("-", "_"))
     assert tap_transfers() == 0
+
+
+def test_inject_error_ends_its_own_taps_and_leaves_every_other_to_the_workers(
+    client, admin_headers, deferred
+):
+    others = factories.Factory(deferred, deferred.test_client(), admin_headers)
+    payer, payee = others.account("Carol", deposit=5_000), others.account("Dan")
+    matched, lone = uuid.uuid4(), uuid.uuid4()
+    assert others.send(matched, payer).status_code == 201
+    assert others.receive(matched, payee, payer).json["status"] == "matched"
+    assert others.send(lone, payer).status_code == 201
+    with deferred.app_context():
+        overdue = timedelta(seconds=deferred.config["TAPBANK_TAP_TTL_SECONDS"] + 1)
+        age_taps(db.session, [lone], overdue)
+
+    result = invoke_in(deferred, "tap", "inject-error")
+
+    assert result.exit_code == 0, result.output
+    assert sorted(injected(result.output)) == sorted(KINDS)
+    assert tap_status(client, admin_headers, matched) == "matched"
+    assert tap_status(client, admin_headers, lone) == "awaiting_receiver"
+    assert count("taps", "status = 'failed'") == len(KINDS)
+
+
+def tap_status(client, admin_headers, key) -> str:
+    return client.get(f"/api/v1/taps/{key}", headers=admin_headers).json["status"]
 
 
 def test_inject_error_refuses_a_kind_it_does_not_know(runner):
