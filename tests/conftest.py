@@ -95,3 +95,20 @@ def admin_headers():
 @pytest.fixture
 def factory(app, client, admin_headers):
     return Factory(app, client, admin_headers)
+
+
+@pytest.fixture
+def factory_with(app, database_url, admin_headers):
+    """A factory on another app over the test database, with some settings overridden."""
+    made = []
+
+    def build(**overrides) -> Factory:
+        other = create_app(make_config(database_url, **overrides))
+        made.append(other)
+        return Factory(other, other.test_client(), admin_headers)
+
+    yield build
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()

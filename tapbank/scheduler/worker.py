@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from tapbank.extensions import db
 from tapbank.metrics import BACKLOG
-from tapbank.models import JobRun, Tap, TapStatus, Worker
+from tapbank.models import JobRun, QueuedTap, Worker
 from tapbank.scheduler import jobs
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,7 @@ class ReconcilerWorker:
                     state="running",
                 )
             )
-            # Workers silent for a day are history; their job rows go with them (cascade).
-            db.session.execute(
-                delete(Worker).where(Worker.last_heartbeat_at < func.now() - FORGET_AFTER)
-            )
+            _forget_silent_workers()
             db.session.commit()
         tasks = {"reconcile": jobs.reconcile, "expire": jobs.expire, "heartbeat": self._beat}
         for job_id, task in tasks.items():
@@ -91,12 +88,17 @@ class ReconcilerWorker:
         log.info("reconciler worker %s stopped", self.id)
 
     def _beat(self, stop: threading.Event) -> None:
-        BACKLOG.set(db.session.scalar(select(func.count()).where(Tap.status == TapStatus.MATCHED)))
+        BACKLOG.set(
+            db.session.scalar(
+                select(func.count()).select_from(QueuedTap).where(QueuedTap.matched_at.is_not(None))
+            )
+        )
         db.session.execute(
             update(Worker)
             .where(Worker.id == self.id)
             .values(last_heartbeat_at=func.now(), state="running")
         )
+        _forget_silent_workers()
         db.session.commit()
 
     def _run(self, job_id: str, task) -> None:
@@ -129,6 +131,11 @@ class ReconcilerWorker:
             .on_conflict_do_update(index_elements=[JobRun.worker_id, JobRun.job_id], set_=values)
         )
         db.session.commit()
+
+
+def _forget_silent_workers() -> None:
+    """Workers silent for a day are history; their job rows go with them (cascade)."""
+    db.session.execute(delete(Worker).where(Worker.last_heartbeat_at < func.now() - FORGET_AFTER))
 
 
 def _describe(failure: Exception) -> str:

@@ -7,11 +7,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from tapbank import create_app
 from tapbank.api.fields import MAX_DEPOSIT_MINOR
 from tapbank.extensions import db
 from tapbank.models import Half, Tap, Transfer
-from tests.conftest import make_config
 from tests.factories import Factory
 
 MISSING = object()
@@ -96,23 +94,6 @@ def payee(factory):
 @pytest.fixture
 def stranger(factory):
     return factory.account("Eve", deposit=10_000)
-
-
-@pytest.fixture
-def factory_with(app, database_url, admin_headers):
-    """A factory on another app over the test database, with some settings overridden."""
-    made = []
-
-    def build(**overrides) -> Factory:
-        other = create_app(make_config(database_url, **overrides))
-        made.append(other)
-        return Factory(other, other.test_client(), admin_headers)
-
-    yield build
-    for other in made:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 # -- validation: 422 naming the field, and nothing stored -------------------------------------

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -346,9 +347,7 @@ def test_the_status_shows_live_workers_running_a_killed_one_dead_and_the_backlog
     assert after["healthy"] is False
 
 
-def test_a_starting_worker_forgets_workers_silent_for_a_day(app):
-    from tapbank.scheduler.worker import ReconcilerWorker
-
+def add_old_and_recent_workers() -> None:
     db.session.execute(
         text(
             "INSERT INTO workers (id, hostname, pid, started_at, last_heartbeat_at, state) VALUES "
@@ -359,9 +358,37 @@ def test_a_starting_worker_forgets_workers_silent_for_a_day(app):
         )
     )
     db.session.commit()
+
+
+def worker_hosts() -> set[str]:
+    return set(db.session.scalars(text("SELECT hostname FROM workers")))
+
+
+def test_a_starting_worker_forgets_workers_silent_for_a_day(app):
+    from tapbank.scheduler.worker import ReconcilerWorker
+
+    add_old_and_recent_workers()
     worker = ReconcilerWorker(app)
     worker.start()
     worker.stop()
-    hosts = set(db.session.scalars(text("SELECT hostname FROM workers")))
-    assert "old" not in hosts
-    assert "recent" in hosts
+    assert "old" not in worker_hosts()
+    assert "recent" in worker_hosts()
+
+
+def test_a_heartbeat_forgets_workers_silent_for_a_day_and_gauges_the_matched_backlog(
+    app, factory_with, admin_headers
+):
+    from tapbank.scheduler.worker import ReconcilerWorker
+
+    deferred = factory_with(TAPBANK_SETTLE_INLINE=False)
+    payer, payee = deferred.account("Ada", deposit=5_000), deferred.account("Bob")
+    for _ in range(2):
+        assert deferred.tap(payer, payee).json["status"] == "matched"
+    deferred.send(uuid.uuid4(), payer)
+    add_old_and_recent_workers()
+
+    ReconcilerWorker(app)._beat(threading.Event())
+
+    assert REGISTRY.get_sample_value("tapbank_backlog_matched") == 2
+    assert "old" not in worker_hosts()
+    assert "recent" in worker_hosts()
