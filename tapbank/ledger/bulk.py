@@ -8,14 +8,17 @@ from sqlalchemy.orm import Session
 
 from tapbank.models.types import time_ordered_id
 
+# An id as a UUID or as its text: either goes to the database as its str().
+Id = uuid.UUID | str
+
 
 @dataclass(frozen=True)
 class Movement:
     """A settled tap's money movement, with the balances it leaves."""
 
-    tap_key: uuid.UUID
-    payer_id: uuid.UUID
-    payee_id: uuid.UUID
+    tap_key: Id
+    payer_id: Id
+    payee_id: Id
     amount: int
     currency: str
     payer_balance_after: int
@@ -42,13 +45,14 @@ class Outcomes:
     transfers: list[tuple] = field(default_factory=list)
     entries: list[tuple] = field(default_factory=list)
     failures: list[tuple] = field(default_factory=list)
-    settled_keys: list[uuid.UUID] = field(default_factory=list)
-    settled_transfer_ids: list[uuid.UUID] = field(default_factory=list)
-    failed_keys: list[uuid.UUID] = field(default_factory=list)
-    failure_ids: list[uuid.UUID] = field(default_factory=list)
+    settled_keys: list[Id] = field(default_factory=list)
+    settled_transfer_ids: list[Id] = field(default_factory=list)
+    failed_keys: list[Id] = field(default_factory=list)
+    failure_ids: list[Id] = field(default_factory=list)
 
     def settle(self, movement: Movement) -> None:
-        transfer_id = time_ordered_id()
+        # Printed once here, not once for each of the four rows and arrays it goes into.
+        transfer_id = str(time_ordered_id())
         self.transfers.append(
             (
                 transfer_id,
@@ -69,8 +73,8 @@ class Outcomes:
         self.settled_keys.append(movement.tap_key)
         self.settled_transfer_ids.append(transfer_id)
 
-    def fail(self, tap_key: uuid.UUID, reasons: list[str], message: str) -> None:
-        failure_id = time_ordered_id()
+    def fail(self, tap_key: Id, reasons: list[str], message: str) -> None:
+        failure_id = str(time_ordered_id())
         self.failures.append((failure_id, tap_key, reasons, message))
         self.failed_keys.append(tap_key)
         self.failure_ids.append(failure_id)
@@ -80,7 +84,7 @@ class ConcurrentChange(RuntimeError):
     """A row was not in the state the batch locked it in: the batch must roll back."""
 
 
-def write_outcomes(session: Session, outcomes: Outcomes, balances: dict[uuid.UUID, int]) -> None:
+def write_outcomes(session: Session, outcomes: Outcomes, balances: dict[Id, int]) -> None:
     """Insert transfers, entries and failures, set balances, and end the matched taps."""
     if outcomes.transfers:
         _copy(session, "transfers", TRANSFER_COLUMNS, outcomes.transfers, plain=True)
@@ -133,27 +137,27 @@ def _copy_field(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _array_literal(values) -> str:
+def array_literal(values) -> str:
     """A PostgreSQL array literal of uuids or integers, cast in SQL: far cheaper to send than
     a driver-adapted list of thousands of objects."""
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _set_balances(session: Session, balances: dict[uuid.UUID, int]) -> None:
+def _set_balances(session: Session, balances: dict[Id, int]) -> None:
     session.execute(
         text(
             "UPDATE accounts SET balance = moved.balance "
             "FROM unnest(CAST(:ids AS uuid[]), CAST(:balances AS bigint[])) AS moved(id, balance) "
             "WHERE accounts.id = moved.id AND accounts.balance IS DISTINCT FROM moved.balance"
         ),
-        {"ids": _array_literal(balances), "balances": _array_literal(balances.values())},
+        {"ids": array_literal(balances), "balances": array_literal(balances.values())},
     )
 
 
 def end_taps(
     session: Session,
-    keys: list[uuid.UUID],
-    outcome_ids: list[uuid.UUID],
+    keys: list[Id],
+    outcome_ids: list[Id],
     *,
     settled: bool,
     lone: bool = False,
@@ -170,8 +174,8 @@ def end_taps(
         "status IN ('awaiting_sender', 'awaiting_receiver')" if lone else "status = 'matched'"
     )
     params = {
-        "keys": _array_literal(keys),
-        "outcome_ids": _array_literal(outcome_ids),
+        "keys": array_literal(keys),
+        "outcome_ids": array_literal(outcome_ids),
         "status": "settled" if settled else "failed",
     }
     ended = _execute_unprepared(

@@ -1,6 +1,5 @@
 """The settlement rules: given a pair and its accounts, every reason it must fail."""
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,12 +8,12 @@ from tapbank.taps.reasons import Reason
 
 @dataclass(frozen=True)
 class PairedHalves:
-    """The facts of a matched pair that the rules read."""
+    """The facts of a matched pair that the rules read; ids as the database prints them."""
 
-    tap_key: uuid.UUID
-    payer_id: uuid.UUID  # the sender half's authenticated account
-    payee_id: uuid.UUID  # the receiver half's authenticated account
-    expected_payer_id: uuid.UUID  # whom the receiver said would pay
+    tap_key: str
+    payer_id: str  # the sender half's authenticated account
+    payee_id: str  # the receiver half's authenticated account
+    expected_payer_id: str  # whom the receiver said would pay
     sender_amount: int
     receiver_amount: int
     sender_currency: str

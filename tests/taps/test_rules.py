@@ -11,14 +11,14 @@ from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
 
 TTL = timedelta(seconds=120)
 ARRIVED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-PAYER, PAYEE, STRANGER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+PAYER, PAYEE, STRANGER = (str(uuid.uuid4()) for _ in range(3))
 ACTIVE_USD = AccountState(currency="USD", active=True)
 
 
 def pair(**changes) -> PairedHalves:
     """A pair that settles: the halves agree, a second apart, USD, 1250 from payer to payee."""
     agreed = PairedHalves(
-        tap_key=uuid.uuid4(),
+        tap_key=str(uuid.uuid4()),
         payer_id=PAYER,
         payee_id=PAYEE,
         expected_payer_id=PAYER,
