@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tapbank.models.types import time_ordered_id
+from tapbank.models.types import time_ordered_id_text
 
 # An id as a UUID or as its text: either goes to the database as its str().
 Id = uuid.UUID | str
@@ -51,8 +51,7 @@ class Outcomes:
     failure_ids: list[Id] = field(default_factory=list)
 
     def settle(self, movement: Movement) -> None:
-        # Printed once here, not once for each of the four rows and arrays it goes into.
-        transfer_id = str(time_ordered_id())
+        transfer_id = time_ordered_id_text()
         self.transfers.append(
             (
                 transfer_id,
@@ -74,7 +73,7 @@ class Outcomes:
         self.settled_transfer_ids.append(transfer_id)
 
     def fail(self, tap_key: Id, reasons: list[str], message: str) -> None:
-        failure_id = str(time_ordered_id())
+        failure_id = time_ordered_id_text()
         self.failures.append((failure_id, tap_key, reasons, message))
         self.failed_keys.append(tap_key)
         self.failure_ids.append(failure_id)

@@ -5,15 +5,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+import uuid_utils
+import uuid_utils.compat
 from sqlalchemy import BigInteger, DateTime, Enum, func
 from sqlalchemy.orm import mapped_column
-from uuid6 import uuid7
 
 
 def time_ordered_id() -> uuid.UUID:
     """A UUIDv7: ledger rows made in time order land at the end of their primary-key index
     instead of at random pages, which keeps inserts fast as the tables grow."""
-    return uuid7()
+    return uuid_utils.compat.uuid7()
+
+
+def time_ordered_id_text() -> str:
+    """The same, as text, for rows that go to the database by COPY: no Python UUID is made."""
+    return str(uuid_utils.uuid7())
 
 
 MinorUnits = Annotated[int, mapped_column(BigInteger)]
