@@ -606,6 +606,27 @@ def test_ending_taps_is_planned_for_each_batch_not_prepared_once_for_all(deferre
     assert not [s for s in statements if "UPDATE taps" in s or "DELETE FROM tap_queue" in s]
 
 
+def test_setting_balances_rewrites_each_account_in_place(deferred):
+    # A HOT update: each account's next balance fits on its own page (fillfactor, migration
+    # 0005), so no index of accounts is written. Enough accounts to fill several pages, each
+    # paying or paid once, so that every one of them gets a new balance.
+    updates = text(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'accounts'"
+    )
+    with deferred.app.app_context():
+        accounts = seed_accounts(db.session, 400, 1_000_000)
+        seed_matched_pairs(db.session, accounts[:200], accounts[200:], 200, 125)
+        db.session.commit()
+
+        before = db.session.execute(updates).one()
+        result = settle_batch(db.session, limit=200, ttl=timedelta(seconds=120))
+        after = db.session.execute(updates).one()
+        db.session.commit()
+
+    assert result.settled == 200
+    assert (after[0] - before[0], after[1] - before[1]) == (400, 400)
+
+
 def test_settling_rewrites_each_tap_in_place_and_leaves_its_halves_alone(deferred):
     # A HOT update: each tap's settled version fits on its own page (fillfactor, migration
     # 0004) and changes no indexed column, so the tap-key index is not written at random.
