@@ -41,7 +41,8 @@ def lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UU
         select(Account)
         .where(Account.id.in_(account_ids))
         .order_by(Account.id)
-        .with_for_update()
+        # As settlement locks them: no foreign-key check of these accounts waits on this.
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {account.id: account for account in rows}

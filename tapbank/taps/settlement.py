@@ -172,7 +172,10 @@ LOCK_ACCOUNTS = (
     select(_as_text(_accounts.c.id), _accounts.c.balance, _accounts.c.currency, _accounts.c.status)
     .where(_accounts.c.id.in_(_batch_account_ids))
     .order_by(_accounts.c.id)
-    .with_for_update()
+    # FOR NO KEY UPDATE: what the balance update takes anyway. It excludes every other writer
+    # of these accounts, but not the foreign-key checks (FOR KEY SHARE) of halves and transfers
+    # being written for them meanwhile: FOR UPDATE held each new half until the batch committed.
+    .with_for_update(key_share=True)
 )
 
 

@@ -1,5 +1,6 @@
 """Settlement end to end: halves through the API, then the reconciler (or the inline attempt)."""
 
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -604,6 +605,28 @@ def test_ending_taps_is_planned_for_each_batch_not_prepared_once_for_all(deferre
     # What this looks for is there to see: the take query, run as often, was prepared.
     assert any("FROM tap_queue JOIN taps" in statement for statement in statements)
     assert not [s for s in statements if "UPDATE taps" in s or "DELETE FROM tap_queue" in s]
+
+
+def test_a_batch_holding_its_accounts_lets_their_new_halves_in(deferred, factory, payer, payee):
+    # A batch locks its accounts FOR NO KEY UPDATE: a new half's foreign-key check of its
+    # account (FOR KEY SHARE) goes on beside the open batch instead of waiting for its commit.
+    key = uuid.uuid4()
+    deferred.send(key, payer)
+    assert deferred.receive(key, payee, payer).json["status"] == "matched"
+    answers = []
+    new_half = threading.Thread(
+        target=lambda: answers.append(factory.send(uuid.uuid4(), payer).status_code)
+    )
+    with deferred.app.app_context():
+        assert settle_batch(db.session, limit=10, ttl=timedelta(seconds=120)).settled == 1
+        new_half.start()
+        new_half.join(timeout=10)
+        answered_while_the_batch_was_open = not new_half.is_alive()
+        db.session.commit()
+    new_half.join()
+
+    assert answered_while_the_batch_was_open
+    assert answers == [201]
 
 
 def test_setting_balances_rewrites_each_account_in_place(deferred):
