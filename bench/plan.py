@@ -9,6 +9,7 @@ class Plan:
     """The sizes and durations of one run."""
 
     quick: bool
+    rounds: int  # pgbench and targets 1-3, interleaved; the best of the rounds counts
     pairs: int  # target 1 and 3: matched pairs spread over `accounts`
     accounts: int
     hot_pairs: int  # target 2: pairs that all pay one merchant account
@@ -30,6 +31,7 @@ def make_plan(quick: bool) -> Plan:
     cores = os.cpu_count() or 1
     return Plan(
         quick=quick,
+        rounds=1 if quick else 2,
         pairs=100_000 // tenth,
         accounts=1_000,
         hot_pairs=20_000 // tenth,
