@@ -1,9 +1,8 @@
 """A drain worker: `python -m bench.drain` settles the backlog it finds, then reports.
 
-The bench starts one or more of these on a seeded backlog. Each builds the app, settles one pair
-and rolls it back (its statements compiled, its connection's caches warm), says `ready` on stdout
-and waits for a line on stdin, so that every worker starts on the same signal and none is timed
-while starting. It then runs the reconcile job (the scheduler workers' own)
+The bench starts one or more of these on a seeded backlog. Each builds the app and connects, says
+`ready` on stdout and waits for a line on stdin, so that every worker starts on the same signal
+and none is timed while importing. It then runs the reconcile job (the scheduler workers' own)
 until a run takes nothing, and prints one JSON line: what it settled, when it finished, and its
 peak resident memory.
 """
@@ -15,7 +14,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+
+from sqlalchemy import text
 
 from bench.database import ROOT
 from bench.processes import BIN, stop_process
@@ -116,16 +116,11 @@ def main() -> None:
     from tapbank import create_app
     from tapbank.extensions import db
     from tapbank.scheduler import jobs
-    from tapbank.taps.settlement import settle_batch
 
     app = create_app()
     with app.app_context():
-        # One batch of one pair, rolled back, before the clock starts: compiling the statements
-        # and warming the connection's caches are a worker's start, not its settling speed.
-        settle_batch(
-            db.session, limit=1, ttl=timedelta(seconds=app.config["TAPBANK_TAP_TTL_SECONDS"])
-        )
-        db.session.rollback()
+        db.session.execute(text("SELECT 1"))  # connect before the clock starts
+        db.session.commit()
         print(READY, flush=True)
         sys.stdin.readline()
         started = time.monotonic()
