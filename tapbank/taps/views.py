@@ -33,12 +33,18 @@ class TapView:
     parties: frozenset[uuid.UUID]
 
 
-def load_tap(session: Session, key: uuid.UUID) -> TapView | None:
-    """The tap with this key, or None if it was never seen."""
+def load_tap(
+    session: Session, key: uuid.UUID, halves: dict[Side, Row] | None = None
+) -> TapView | None:
+    """The tap with this key, or None if it was never seen.
+
+    A half never changes once taken, so halves the caller already holds are not read again.
+    """
     tap = session.execute(TAP_BY_KEY, {"key": key}).one_or_none()
     if tap is None:
         return None
-    halves = {half.side: half for half in session.execute(HALVES_OF_TAP, {"key": key})}
+    if halves is None:
+        halves = {half.side: half for half in session.execute(HALVES_OF_TAP, {"key": key})}
     transfer = failure = None
     if tap.transfer_id:
         transfer = session.execute(TRANSFER_BY_ID, {"id": tap.transfer_id}).one()

@@ -459,6 +459,8 @@ def test_the_second_half_settles_the_tap_before_the_answer(
     assert tap["status"] == "settled"
     assert tap["sender"]["status"] == tap["receiver"]["status"] == "settled"
     assert tap["failure"] is None
+    # The answer is built from the halves intake read; it must be the tap as read afresh.
+    assert tap == client.get(f"/api/v1/taps/{key}", headers=payer.headers).json
     transfer = tap["transfer"]
     assert set(transfer) == {
         "id",

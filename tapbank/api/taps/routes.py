@@ -55,7 +55,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
     if created and tap.status == TapStatus.MATCHED and current_app.config["TAPBANK_SETTLE_INLINE"]:
         settle_tap_inline(db.session, key)
         answer = None
-    return answer or load_tap(db.session, key), 201 if created else 200
+    return answer or load_tap(db.session, key, halves), 201 if created else 200
 
 
 @blp.route("/taps/<uuid:key>/sender")
