@@ -53,7 +53,10 @@ def init_metrics(app: Flask) -> None:
 
 
 def record_batch(result) -> None:
-    """Count one committed settlement batch's outcomes (a BatchResult)."""
+    """Count one committed settlement batch's outcomes (a BatchResult); one that took no pair
+    was no batch, and is not observed."""
+    if not result.taken:
+        return
     TRANSFERS_SETTLED.inc(result.settled)
     for reason, count in result.reasons.items():
         TAP_FAILURES.labels(reason=reason).inc(count)

@@ -7,7 +7,9 @@ from prometheus_client import REGISTRY
 
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
+from tapbank.metrics import record_batch
 from tapbank.scheduler import jobs
+from tapbank.taps.settlement import BatchResult
 
 
 def sample(name: str, **labels) -> float:
@@ -40,6 +42,14 @@ def test_lone_halves_failed_as_expired_are_counted(app, factory):
 
     assert jobs.expire().expired == 1
     assert sample("tapbank_tap_failures_total", reason="expired") == expired_before + 1
+
+
+def test_a_batch_that_took_no_pair_is_not_observed():
+    batches_before = sample("tapbank_reconcile_batch_pairs_count")
+
+    record_batch(BatchResult())
+
+    assert sample("tapbank_reconcile_batch_pairs_count") == batches_before
 
 
 def test_the_metrics_route_serves_prometheus_text(client):

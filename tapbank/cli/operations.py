@@ -18,6 +18,7 @@ from tapbank.ledger.verify import verify_ledger
 from tapbank.scheduler import jobs
 from tapbank.scheduler.status import scheduler_status
 from tapbank.scheduler.worker import ReconcilerWorker
+from tapbank.taps.settlement import tap_ttl
 
 ledger_cli = AppGroup("ledger", help="Check the ledger.")
 scheduler_cli = AppGroup("scheduler", help="Run reconciler workers and see how they are doing.")
@@ -44,7 +45,7 @@ def verify_command():
     with Session(db.engine) as session:
         checks = verify_ledger(
             session,
-            ttl=timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"]),
+            ttl=tap_ttl(),
             interval=timedelta(milliseconds=config["TAPBANK_RECONCILE_INTERVAL_MS"]),
         )
     for check in checks:

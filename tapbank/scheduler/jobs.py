@@ -5,14 +5,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from flask import Flask, current_app
 
 from tapbank.extensions import db
 from tapbank.metrics import record_batch, record_expiries
 from tapbank.taps.expiry import expire_lone_halves
-from tapbank.taps.settlement import settle_batch
+from tapbank.taps.settlement import settle_batch, tap_ttl
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +38,8 @@ class PassTotals:
 
 def reconcile(stop: threading.Event | None = None) -> PassTotals:
     """Settle matched pairs batch by batch until none are left, time is up, or stop is set."""
-    config = current_app.config
-    batch_size = config["TAPBANK_RECONCILE_BATCH"]
-    ttl = timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"])
+    batch_size = current_app.config["TAPBANK_RECONCILE_BATCH"]
+    ttl = tap_ttl()
     totals = PassTotals()
     deadline = time.monotonic() + RUN_TIME_BUDGET_SECONDS
     while True:
@@ -69,9 +67,8 @@ def reconcile(stop: threading.Event | None = None) -> PassTotals:
 
 def expire(stop: threading.Event | None = None) -> PassTotals:
     """Fail lone halves older than the TTL, batch by batch."""
-    config = current_app.config
-    ttl = timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"])
-    batch_size = config["TAPBANK_RECONCILE_BATCH"]
+    ttl = tap_ttl()
+    batch_size = current_app.config["TAPBANK_RECONCILE_BATCH"]
     totals = PassTotals()
     while True:
         expired = expire_lone_halves(db.session, ttl=ttl, limit=batch_size)
@@ -93,14 +90,12 @@ def reconcile_all(stop: threading.Event | None = None) -> PassTotals:
 
 def reconcile_taps(keys: list[uuid.UUID]) -> None:
     """Expire and settle these taps now, if due, and leave every other tap to the workers."""
-    config = current_app.config
-    ttl = timedelta(seconds=config["TAPBANK_TAP_TTL_SECONDS"])
+    ttl = tap_ttl()
     expired = expire_lone_halves(db.session, ttl=ttl, limit=len(keys), keys=keys)
     result = settle_batch(db.session, limit=len(keys), ttl=ttl, keys=keys)
     db.session.commit()
     record_expiries(expired)
-    if result.taken:
-        record_batch(result)
+    record_batch(result)
 
 
 def in_app_context(app: Flask, job, *args):

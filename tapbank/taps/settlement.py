@@ -89,7 +89,7 @@ def settle_batch(
 def settle_tap_inline(session: Session, key: uuid.UUID) -> None:
     """Try to settle one just-matched tap before answering; the workers retry if this cannot."""
     try:
-        result = settle_batch(session, limit=1, ttl=_ttl(), keys=[key])
+        result = settle_batch(session, limit=1, ttl=tap_ttl(), keys=[key])
         session.commit()
         record_batch(result)
     except (DBAPIError, bulk.ConcurrentChange):
@@ -97,7 +97,8 @@ def settle_tap_inline(session: Session, key: uuid.UUID) -> None:
         log.warning("inline settlement deferred to the reconciler", exc_info=True)
 
 
-def _ttl() -> timedelta:
+def tap_ttl() -> timedelta:
+    """How long a half waits for its partner (TAPBANK_TAP_TTL_SECONDS)."""
     return timedelta(seconds=current_app.config["TAPBANK_TAP_TTL_SECONDS"])
 
 
