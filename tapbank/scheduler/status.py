@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tapbank.models import JobRun, QueuedTap, Worker
+from tapbank.taps.queries import QUEUED_AWAITING, QUEUED_MATCHED
 
 
 def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
@@ -20,8 +21,8 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
     }
     matched, awaiting, oldest_matched = session.execute(
         select(
-            func.count().filter(QueuedTap.matched_at.is_not(None)),
-            func.count().filter(QueuedTap.matched_at.is_(None)),
+            func.count().filter(QUEUED_MATCHED),
+            func.count().filter(QUEUED_AWAITING),
             func.min(QueuedTap.matched_at),
         )
     ).one()

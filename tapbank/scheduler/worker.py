@@ -15,8 +15,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from tapbank.extensions import db
 from tapbank.metrics import BACKLOG
-from tapbank.models import JobRun, QueuedTap, Worker
+from tapbank.models import JobRun, Worker
 from tapbank.scheduler import jobs
+from tapbank.taps.queries import QUEUED_MATCHED
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,7 @@ class ReconcilerWorker:
         log.info("reconciler worker %s stopped", self.id)
 
     def _beat(self, stop: threading.Event) -> None:
-        BACKLOG.set(
-            db.session.scalar(
-                select(func.count()).select_from(QueuedTap).where(QueuedTap.matched_at.is_not(None))
-            )
-        )
+        BACKLOG.set(db.session.scalar(select(func.count()).where(QUEUED_MATCHED)))
         db.session.execute(
             update(Worker)
             .where(Worker.id == self.id)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tapbank.ledger import bulk
 from tapbank.models import QueuedTap, Tap
+from tapbank.taps.queries import QUEUED_AWAITING
 from tapbank.taps.reasons import Reason, failure_message
 
 
@@ -34,7 +35,7 @@ def _overdue(ttl: timedelta, limit: int) -> Select:
         select(Tap.key)
         .select_from(QueuedTap)
         .join(Tap, Tap.key == QueuedTap.tap_key)
-        .where(QueuedTap.matched_at.is_(None), QueuedTap.created_at < func.now() - ttl)
+        .where(QUEUED_AWAITING, QueuedTap.created_at < func.now() - ttl)
         .order_by(QueuedTap.created_at)
         .limit(limit)
         # Locked with its tap: an entry matched since this statement's snapshot is checked

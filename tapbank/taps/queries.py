@@ -7,3 +7,7 @@ from tapbank.models import Half, QueuedTap, Tap
 TAPS, HALVES, QUEUE = Tap.__table__, Half.__table__, QueuedTap.__table__
 
 HALVES_OF_TAP = select(*HALVES.c).where(HALVES.c.tap_key == bindparam("key"))
+# A queued tap is awaiting its second half until it matches, then matched until it ends. The
+# partial indexes of tap_queue are on these predicates.
+QUEUED_AWAITING = QUEUE.c.matched_at.is_(None)
+QUEUED_MATCHED = QUEUE.c.matched_at.is_not(None)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tapbank.ledger import bulk
 from tapbank.metrics import record_batch
 from tapbank.models import Account, AccountStatus, Side, TapStatus
-from tapbank.taps.queries import HALVES, QUEUE, TAPS
+from tapbank.taps.queries import HALVES, QUEUE, QUEUED_MATCHED, TAPS
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
 
@@ -151,7 +151,7 @@ def _build_take_matched() -> Select:
         .join(taps, taps.c.key == queue.c.tap_key)
         .join(sender, (sender.c.tap_key == taps.c.key) & (sender.c.side == Side.SENDER))
         .join(receiver, (receiver.c.tap_key == taps.c.key) & (receiver.c.side == Side.RECEIVER))
-        .where(queue.c.matched_at.is_not(None))
+        .where(QUEUED_MATCHED)
         # Arrival order: matched_at is when the second half reached the server.
         .order_by(queue.c.matched_at, queue.c.tap_key)
         .limit(bindparam("limit"))
