@@ -97,18 +97,29 @@ def factory(app, client, admin_headers):
     return Factory(app, client, admin_headers)
 
 
-@pytest.fixture
-def factory_with(app, database_url, admin_headers):
-    """A factory on another app over the test database, with some settings overridden."""
-    made = []
+@pytest.fixture(scope="session")
+def apps(migrated_app, database_url):
+    """Apps on the test database with settings overridden, one per distinct setting, disposed."""
+    made = {}
 
-    def build(**overrides) -> Factory:
-        other = create_app(make_config(database_url, **overrides))
-        made.append(other)
-        return Factory(other, other.test_client(), admin_headers)
+    def build(**overrides):
+        settings = tuple(sorted(overrides.items()))
+        if settings not in made:
+            made[settings] = create_app(make_config(database_url, **overrides))
+        return made[settings]
 
     yield build
-    for other in made:
+    for other in made.values():
         with other.app_context():
-            db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def factory_with(app, apps, admin_headers):
+    """A factory on another app over the test database, with some settings overridden."""
+
+    def build(**overrides) -> Factory:
+        other = apps(**overrides)
+        return Factory(other, other.test_client(), admin_headers)
+
+    return build

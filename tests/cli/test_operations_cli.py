@@ -8,26 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from tapbank import create_app
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
-from tests.conftest import make_config
-from tests.factories import Factory
-
-
-@pytest.fixture(scope="module")
-def deferred_app(migrated_app, database_url):
-    """An API process that leaves matched pairs to the reconciler (TAPBANK_SETTLE_INLINE off)."""
-    deferred = create_app(make_config(database_url, TAPBANK_SETTLE_INLINE=False))
-    yield deferred
-    with deferred.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture
-def deferred(app, deferred_app, admin_headers):
-    """A factory whose halves go through the deferring app."""
-    return Factory(deferred_app, deferred_app.test_client(), admin_headers)
+def deferred(factory_with):
+    """A factory whose halves go through an API process that leaves matched pairs to the
+    reconciler (TAPBANK_SETTLE_INLINE off)."""
+    return factory_with(TAPBANK_SETTLE_INLINE=False)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tapbank.devtools.injection import KINDS, age_taps
 from tapbank.devtools.simulator import Phone, ServerUnreachable, TapSimulator
 from tapbank.extensions import db
 from tests import factories
-from tests.conftest import ADMIN_KEY, make_config
+from tests.conftest import ADMIN_KEY
 from tests.live_server import free_port
 from tests.scheduler.workers import FLASK, ROOT, worker_environment
 
@@ -494,14 +494,12 @@ def test_inject_error_all_makes_one_failing_tap_of_each_kind_and_settles_nothing
 
 
 @pytest.fixture
-def deferred(database_url, instance):
-    """The app with every pair left to the reconciler, on the test database."""
-    deferred = create_app(make_config(database_url, TAPBANK_SETTLE_INLINE=False))
-    deferred.instance_path = str(instance)
-    yield deferred
-    with deferred.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def deferred(apps, instance, monkeypatch):
+    """The app with every pair left to the reconciler, keeping its demo keys where the test's
+    own app does."""
+    deferred = apps(TAPBANK_SETTLE_INLINE=False)
+    monkeypatch.setattr(deferred, "instance_path", str(instance))
+    return deferred
 
 
 def invoke_in(app, *args: str):

@@ -9,7 +9,6 @@ import psycopg
 import pytest
 from sqlalchemy import func, select, text
 
-from tapbank import create_app
 from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
@@ -19,7 +18,6 @@ from tapbank.models import Transfer
 from tapbank.scheduler import jobs
 from tapbank.taps.settlement import settle_batch
 from tests import factories
-from tests.conftest import make_config
 from tests.database import libpq_url
 from tests.factories import Factory
 
@@ -34,35 +32,16 @@ LEGACY = {
 }
 
 
-@pytest.fixture(scope="module")
-def apps(migrated_app, database_url):
-    """Apps on the test database with settings overridden, one per distinct setting, disposed."""
-    made = {}
-
-    def build(**overrides):
-        settings = tuple(sorted(overrides.items()))
-        if settings not in made:
-            made[settings] = create_app(make_config(database_url, **overrides))
-        return made[settings]
-
-    yield build
-    for other in made.values():
-        with other.app_context():
-            db.engine.dispose()
-
-
 @pytest.fixture
-def deferred(app, apps, admin_headers) -> Factory:
+def deferred(factory_with) -> Factory:
     """A factory whose PUTs never settle: every pair waits for the reconciler."""
-    deferred_app = apps(TAPBANK_SETTLE_INLINE=False)
-    return Factory(deferred_app, deferred_app.test_client(), admin_headers)
+    return factory_with(TAPBANK_SETTLE_INLINE=False)
 
 
 @pytest.fixture
-def short_ttl(app, apps, admin_headers) -> Factory:
+def short_ttl(factory_with) -> Factory:
     """A deferred factory whose taps expire after one second."""
-    short_app = apps(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
-    return Factory(short_app, short_app.test_client(), admin_headers)
+    return factory_with(TAPBANK_SETTLE_INLINE=False, TAPBANK_TAP_TTL_SECONDS=1)
 
 
 @pytest.fixture
