@@ -106,7 +106,7 @@ class Run:
             self.notes.append(f"{name} could not be measured: {type(error).__name__}: {first_line}")
 
     def keep_best(self, key: str, value: float) -> None:
-        """Keep the best figure of the rounds under key, and every round's under key_rounds."""
+        """Keep the best figure of the rounds under key, and every round's in self.rounds."""
         self.rounds.setdefault(key, []).append(round(value, 1))
         best = self.figures.get(key)
         self.figures[key] = value if best is None else max(best, value)
