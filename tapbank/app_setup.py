@@ -32,7 +32,7 @@ def build_app(config: Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _init_api(app)
     register_error_handlers(app)
-    configure_logging()
+    configure_logging(app.config["ENV_NAME"])
     init_metrics(app)
     _trust_proxies(app)
     app.before_request(_tag_request)
