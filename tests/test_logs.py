@@ -5,10 +5,13 @@ import logging
 import os
 import re
 import select
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from tapbank import logs
 from tapbank.logs import (
@@ -16,6 +19,7 @@ from tapbank.logs import (
     bind_request,
     build_handler,
     configure_logging,
+    quiet_chatty_loggers,
     unbind_request,
     wants_console,
 )
@@ -119,8 +123,19 @@ def is_json(line: str) -> bool:
     return True
 
 
+def do_nothing() -> None:
+    pass
+
+
 def divide_by_zero() -> float:
     return 1 / 0
+
+
+def wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def log_a_failure(logger: logging.Logger) -> None:
@@ -206,6 +221,33 @@ def test_every_line_of_a_request_carries_its_id(terminal, redirected, logger, en
     else:
         assert json.loads(first)["request_id"] == "req-42"
         assert "request_id" not in json.loads(second)
+
+
+def test_apscheduler_keeps_its_warnings_and_errors_but_not_its_routine(saved_logging, redirected):
+    root = logging.getLogger()
+    root.handlers[:] = [build_handler("production", redirected.stream)]
+    root.setLevel(logging.INFO)
+    quiet_chatty_loggers()
+
+    outcomes = []
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_listener(outcomes.append, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    scheduler.add_job(do_nothing, id="fine")
+    scheduler.add_job(divide_by_zero, id="raises")
+    past = datetime.now(UTC) - timedelta(seconds=30)
+    scheduler.add_job(do_nothing, "date", run_date=past, misfire_grace_time=1, id="missed")
+    scheduler.start()
+    try:
+        wait_until(lambda: len(outcomes) == 3 and not scheduler.get_jobs())
+    finally:
+        scheduler.shutdown(wait=True)
+
+    records = [r for r in json_lines(redirected.output()) if r["logger"].startswith("apscheduler")]
+    events = [r["event"] for r in records]
+    assert {r["level"] for r in records} == {"warning", "error"}, events
+    assert any("was missed by" in e for e in events)
+    assert any("raised an exception" in e for e in events)
+    assert not any("Running job" in e or "executed successfully" in e for e in events)
 
 
 @pytest.mark.parametrize("env_name", ["development", "production"])
