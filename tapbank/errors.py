@@ -7,6 +7,7 @@ from http import HTTPStatus
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from tapbank.domain_errors import DomainError
 from tapbank.extensions import db
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,22 @@ def _reason(code: int) -> str:
         return "Error"
 
 
+def domain_error_response(error: DomainError) -> Response:
+    """A domain refusal as the contract's error: the status and code its class names."""
+    db.session.rollback()
+    headers = {}
+    if error.retry_after_seconds is not None:
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    answer = ApiError(
+        error.http_status,
+        error.error_code,
+        error.message,
+        headers=headers,
+        errors=error.field_errors,
+    )
+    return error_response(answer)
+
+
 def _unexpected(error: Exception) -> Response:
     db.session.rollback()
     request_id = g.get("request_id") or uuid.uuid4().hex
@@ -111,4 +128,5 @@ def _unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Send every error, Flask's own included, through error_response."""
     app.register_error_handler(HTTPException, error_response)
+    app.register_error_handler(DomainError, domain_error_response)
     app.register_error_handler(Exception, _unexpected)

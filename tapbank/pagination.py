@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import Session
 
-from tapbank.errors import ApiError
+from tapbank.domain_errors import InvalidCursor
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
@@ -26,24 +26,15 @@ def encode_cursor(values: list[str]) -> str:
 
 
 def decode_cursor(cursor: str, size: int) -> list[str]:
-    """Unwrap a cursor made by encode_cursor, or answer 422 naming the field."""
+    """Unwrap a cursor made by encode_cursor, or refuse it (InvalidCursor)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except ValueError as error:
-        raise _bad_cursor() from error
+        raise InvalidCursor() from error
     if not isinstance(values, list) or len(values) != size:
-        raise _bad_cursor()
+        raise InvalidCursor()
     return [str(value) for value in values]
-
-
-def _bad_cursor() -> ApiError:
-    return ApiError(
-        422,
-        "validation_failed",
-        "Invalid fields: cursor.",
-        errors={"cursor": ["Not a cursor this API gave out."]},
-    )
 
 
 def paginate(
@@ -65,9 +56,9 @@ def paginate(
         try:
             after = [convert(value) for convert, value in zip(parse, raw, strict=True)]
         except ValueError as error:
-            raise _bad_cursor() from error
+            raise InvalidCursor() from error
         if any(isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX for value in after):
-            raise _bad_cursor()  # no row has such an id; PostgreSQL would fail comparing it
+            raise InvalidCursor()  # no row has such an id; PostgreSQL would fail comparing it
         query = query.where(tuple_(*sort_columns) < tuple_(*after))
     query = query.order_by(*(column.desc() for column in sort_columns)).limit(limit + 1)
     rows = list(session.execute(query).all())

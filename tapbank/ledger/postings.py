@@ -6,16 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tapbank.domain_errors import CurrencyMismatch, InsufficientFunds, UnknownAccount
 from tapbank.models import Account, AccountType, Entry, Transfer, TransferKind
 from tapbank.models.types import time_ordered_id
-
-
-class InsufficientFunds(Exception):
-    """The debited customer account does not hold the amount."""
-
-
-class CurrencyMismatch(Exception):
-    """A transfer must be in both its accounts' currency."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,10 @@ def lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UU
 
 def post_transfer(session: Session, posting: Posting) -> Transfer:
     """Write one transfer with its two entries and move the balances; flushes, never commits."""
-    accounts = lock_accounts(session, {posting.debit_account_id, posting.credit_account_id})
+    named = {posting.debit_account_id, posting.credit_account_id}
+    accounts = lock_accounts(session, named)
+    if accounts.keys() != named:
+        raise UnknownAccount()
     debit, credit = accounts[posting.debit_account_id], accounts[posting.credit_account_id]
     if {debit.currency, credit.currency} != {posting.currency}:
         raise CurrencyMismatch()

@@ -1,0 +1,71 @@
+"""The domain's refusals: one family, each naming the HTTP status and error code it maps to.
+
+The domain raises these and knows nothing of HTTP; `tapbank.errors` renders every one of them
+in the contract's error shape, so no view catches one to translate it.
+"""
+
+
+class DomainError(Exception):
+    """A rule of the domain refused an operation; nothing it attempted was kept."""
+
+    http_status = 409
+    error_code = "conflict"
+    message = "This conflicts with what is already recorded."
+    retry_after_seconds: int | None = None
+    field_errors: dict[str, list[str]] | None = None
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+
+class HalfConflict(DomainError):
+    """This key already has a different half on this side (or one from another account)."""
+
+    error_code = "half_conflict"
+
+    def __init__(self, side: str) -> None:
+        super().__init__(f"This key already has a different {side} half; nothing was changed.")
+
+
+class ConcurrentChange(DomainError):
+    """A row was not in the state a batch locked it in: the batch rolls back whole."""
+
+    http_status = 503
+    error_code = "busy"
+    message = "Another transaction changed what this request needed; retry shortly."
+    retry_after_seconds = 1
+
+
+class UnknownAccount(DomainError):
+    """An account the operation names does not exist."""
+
+    http_status = 404
+    error_code = "account_not_found"
+    message = "No account with this id."
+
+
+class InsufficientFunds(DomainError):
+    """The debited customer account does not hold the amount."""
+
+    http_status = 422
+    error_code = "insufficient_funds"
+    message = "The debited account's balance does not cover the amount."
+
+
+class CurrencyMismatch(DomainError):
+    """A transfer must be in both its accounts' currency."""
+
+    http_status = 422
+    error_code = "currency_mismatch"
+    message = "A transfer must be in the currency of both its accounts."
+
+
+class InvalidCursor(DomainError):
+    """A list's cursor is not one this API gave out."""
+
+    http_status = 422
+    error_code = "validation_failed"
+    message = "Invalid fields: cursor."
+    field_errors = {"cursor": ["Not a cursor this API gave out."]}
