@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tapbank.ledger import bulk
 from tapbank.models import QueuedTap, Tap
+from tapbank.taps.ending import Outcomes, write_expiries
 from tapbank.taps.queries import QUEUED_AWAITING
 from tapbank.taps.reasons import Reason, failure_message
 
@@ -22,11 +22,11 @@ def expire_lone_halves(
     overdue = session.scalars(query).all()
     if not overdue:
         return 0
-    outcomes = bulk.Outcomes()
+    outcomes = Outcomes()
     message = failure_message([Reason.EXPIRED])
     for key in overdue:
         outcomes.fail(key, [Reason.EXPIRED.value], message)
-    bulk.write_expiries(session, outcomes)
+    write_expiries(session, outcomes)
     return len(overdue)
 
 

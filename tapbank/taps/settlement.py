@@ -17,9 +17,11 @@ from sqlalchemy import ARRAY, Cast, Select, Text, Uuid, bindparam, cast, func, s
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from tapbank.ledger import bulk
-from tapbank.metrics import record_batch
+from tapbank.domain_errors import ConcurrentChange
+from tapbank.driver import array_literal
+from tapbank.ledger.bulk import Movement
 from tapbank.models import Account, AccountStatus, Side, TapStatus
+from tapbank.taps.ending import Outcomes, write_outcomes
 from tapbank.taps.queries import HALVES, QUEUE, QUEUED_MATCHED, TAPS
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
@@ -49,13 +51,10 @@ def settle_batch(
     pairs = _take_matched_pairs(session, limit, keys)
     if not pairs:
         return BatchResult()
-    accounts = _lock_accounts(session, {p.payer_id for p in pairs} | {p.payee_id for p in pairs})
-    balances = {account_id: balance for account_id, (balance, _, _) in accounts.items()}
-    states = {
-        account_id: AccountState(currency, status == AccountStatus.ACTIVE)
-        for account_id, (_, currency, status) in accounts.items()
-    }
-    outcomes = bulk.Outcomes()
+    balances, states = _lock_accounts(
+        session, {p.payer_id for p in pairs} | {p.payee_id for p in pairs}
+    )
+    outcomes = Outcomes()
     result = BatchResult()
     for pair in pairs:
         reasons = reasons_against(
@@ -70,7 +69,7 @@ def settle_batch(
         balances[pair.payer_id] -= pair.sender_amount
         balances[pair.payee_id] += pair.sender_amount
         outcomes.settle(
-            bulk.Movement(
+            Movement(
                 tap_key=pair.tap_key,
                 payer_id=pair.payer_id,
                 payee_id=pair.payee_id,
@@ -81,20 +80,23 @@ def settle_batch(
             )
         )
         result.settled += 1
-    bulk.write_outcomes(session, outcomes, balances)
+    write_outcomes(session, outcomes, balances)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def settle_tap_inline(session: Session, key: uuid.UUID) -> None:
-    """Try to settle one just-matched tap before answering; the workers retry if this cannot."""
+def settle_inline(session: Session, key: uuid.UUID) -> BatchResult | None:
+    """Try to settle one just-matched tap in the caller's transaction, behind a savepoint.
+
+    Returns what the attempt did, or None when it could not: then the savepoint is rolled back,
+    the tap stays matched, and the workers settle it.
+    """
     try:
-        result = settle_batch(session, limit=1, ttl=tap_ttl(), keys=[key])
-        session.commit()
-        record_batch(result)
-    except (DBAPIError, bulk.ConcurrentChange):
-        session.rollback()
+        with session.begin_nested():
+            return settle_batch(session, limit=1, ttl=tap_ttl(), keys=[key])
+    except (DBAPIError, ConcurrentChange):
         log.warning("inline settlement deferred to the reconciler", exc_info=True)
+        return None
 
 
 def tap_ttl() -> timedelta:
@@ -111,9 +113,10 @@ def _take_matched_pairs(
     else:
         rows = session.execute(TAKE_MATCHED_AMONG_KEYS, {"limit": limit, "keys": keys})
     pairs, disagreeing = [], 0
-    for tap_status, *facts in rows.all():
-        if tap_status == TapStatus.MATCHED:
-            pairs.append(PairedHalves(*facts))
+    for row in rows.all():
+        facts = row._asdict()
+        if facts.pop("tap_status") == TapStatus.MATCHED:
+            pairs.append(PairedHalves(**facts))
         else:
             disagreeing += 1
     if disagreeing:
@@ -135,17 +138,18 @@ def _build_take_matched() -> Select:
         select(
             # Checked in Python, not filtered on: the planner cannot tell that every queued
             # match is a matched tap, and would sort the whole backlog to find a few.
-            taps.c.status,
-            _as_text(taps.c.key),
-            _as_text(sender.c.account_id),
-            _as_text(receiver.c.account_id),
-            _as_text(receiver.c.sender_account_id),
-            sender.c.amount,
-            receiver.c.amount,
-            sender.c.currency,
-            receiver.c.currency,
-            sender.c.received_at,
-            receiver.c.received_at,
+            taps.c.status.label("tap_status"),
+            # Each fact under the name PairedHalves gives it, never by position.
+            _as_text(taps.c.key).label("tap_key"),
+            _as_text(sender.c.account_id).label("payer_id"),
+            _as_text(receiver.c.account_id).label("payee_id"),
+            _as_text(receiver.c.sender_account_id).label("expected_payer_id"),
+            sender.c.amount.label("sender_amount"),
+            receiver.c.amount.label("receiver_amount"),
+            sender.c.currency.label("sender_currency"),
+            receiver.c.currency.label("receiver_currency"),
+            sender.c.received_at.label("sender_received_at"),
+            receiver.c.received_at.label("receiver_received_at"),
         )
         .select_from(queue)
         .join(taps, taps.c.key == queue.c.tap_key)
@@ -170,7 +174,12 @@ _accounts = Account.__table__
 # plan still parses the array once, not once for every account it compares.
 _batch_account_ids = select(func.unnest(cast(bindparam("ids", type_=Text), ARRAY(Uuid))))
 LOCK_ACCOUNTS = (
-    select(_as_text(_accounts.c.id), _accounts.c.balance, _accounts.c.currency, _accounts.c.status)
+    select(
+        _as_text(_accounts.c.id).label("id"),
+        _accounts.c.balance,
+        _accounts.c.currency,
+        _accounts.c.status,
+    )
     .where(_accounts.c.id.in_(_batch_account_ids))
     .order_by(_accounts.c.id)
     # FOR NO KEY UPDATE: what the balance update takes anyway. It excludes every other writer
@@ -180,7 +189,13 @@ LOCK_ACCOUNTS = (
 )
 
 
-def _lock_accounts(session: Session, account_ids: set[str]) -> dict[str, tuple]:
-    """Lock the batch's accounts in id order; returns id -> (balance, currency, status)."""
-    rows = session.execute(LOCK_ACCOUNTS, {"ids": bulk.array_literal(account_ids)}).all()
-    return {account_id: tuple(locked) for account_id, *locked in rows}
+def _lock_accounts(
+    session: Session, account_ids: set[str]
+) -> tuple[dict[str, int], dict[str, AccountState]]:
+    """Lock the batch's accounts in id order; returns their balances and states by id."""
+    rows = session.execute(LOCK_ACCOUNTS, {"ids": array_literal(account_ids)}).all()
+    balances = {row.id: row.balance for row in rows}
+    states = {
+        row.id: AccountState(row.currency, row.status == AccountStatus.ACTIVE) for row in rows
+    }
+    return balances, states

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from tapbank.devtools.injection import age_taps
+from tapbank.domain_errors import ConcurrentChange
 from tapbank.extensions import db
-from tapbank.ledger.bulk import ConcurrentChange
 from tapbank.ledger.verify import verify_ledger
 from tapbank.taps.expiry import expire_lone_halves
 from tapbank.taps.settlement import settle_batch

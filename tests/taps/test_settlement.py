@@ -3,6 +3,7 @@
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -12,7 +13,6 @@ from sqlalchemy import func, select, text
 from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
-from tapbank.ledger import bulk
 from tapbank.ledger.verify import verify_ledger
 from tapbank.models import Transfer
 from tapbank.scheduler import jobs
@@ -487,19 +487,40 @@ def test_the_inline_attempt_applies_the_ttl_too(app, apps, admin_headers):
     assert (factory.balance(payer), factory.balance(payee)) == (10_000, 0)
 
 
-def test_an_inline_attempt_that_finds_a_row_changed_leaves_the_pair_to_the_reconciler(
-    factory, monkeypatch
-):
+@contextmanager
+def queue_entries_kept():
+    """A real trigger that keeps every tap_queue row from being deleted while it stands, so a
+    batch that ends its taps finds rows changed under it."""
+    db.session.execute(
+        text(
+            "CREATE FUNCTION keep_queued() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RETURN NULL; END $$"
+        )
+    )
+    db.session.execute(
+        text(
+            "CREATE TRIGGER keep_queued BEFORE DELETE ON tap_queue "
+            "FOR EACH ROW EXECUTE FUNCTION keep_queued()"
+        )
+    )
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(text("DROP TRIGGER keep_queued ON tap_queue"))
+        db.session.execute(text("DROP FUNCTION keep_queued()"))
+        db.session.commit()
+
+
+def test_an_inline_attempt_that_finds_a_row_changed_leaves_the_pair_to_the_reconciler(factory):
     payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
 
-    def changed_under_the_batch(*args, **kwargs):
-        raise bulk.ConcurrentChange("a row changed under the batch")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(bulk, "end_taps", changed_under_the_batch)
+    with queue_entries_kept():
         second = factory.halves_in_order(uuid.uuid4(), payer, payee, sender_first=True)
 
     assert (second.status_code, second.json["status"]) == (201, "matched")
+    assert db.session.scalar(select(func.count()).select_from(Transfer)) == 1  # the deposit
     assert reconcile(factory).settled == 1
     assert read_tap(factory, second.json["key"])["status"] == "settled"
     assert (factory.balance(payer), factory.balance(payee)) == (8_750, 1_250)
@@ -568,7 +589,7 @@ def test_a_queue_entry_its_tap_disagrees_with_is_passed_over_and_the_rest_settle
 
 def test_ending_taps_is_planned_for_each_batch_not_prepared_once_for_all(deferred):
     # psycopg prepares a statement on its fifth run; the database's plan made for any keys
-    # loops over the whole key array once per row (see bulk._execute_unprepared).
+    # loops over the whole key array once per row (see tapbank.driver.execute_unprepared).
     prepared = text("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
     with deferred.app.app_context():
         accounts = seed_accounts(db.session, 4, 1_000_000)

@@ -4,18 +4,19 @@ import uuid
 
 from sqlalchemy import text
 
+from tapbank.driver import copy_rows
 from tapbank.extensions import db
-from tapbank.ledger import bulk
+from tapbank.taps.ending import FAILURE_COLUMNS, Outcomes
 
 
 def test_copy_keeps_tabs_newlines_backslashes_and_quotes_intact(app):
     tricky = 'tab\there, line\nbreak, back\\slash, "quoted", carriage\rreturn'
     reasons = ["sender_mismatch", 'odd"one', "back\\slash", "comma,inside"]
-    outcomes = bulk.Outcomes()
+    outcomes = Outcomes()
     key = uuid.uuid4()
     outcomes.fail(key, reasons, tricky)
 
-    bulk._copy(db.session, "failures", bulk.FAILURE_COLUMNS, outcomes.failures)
+    copy_rows(db.session, "failures", FAILURE_COLUMNS, outcomes.failures)
 
     row = db.session.execute(
         text("SELECT reasons, message FROM failures WHERE tap_key = :key"), {"key": key}

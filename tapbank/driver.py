@@ -1,0 +1,61 @@
+"""The psycopg connection under a session, for what set-based writes need of it: COPY, array
+literals and statements planned for their own parameters. Everything runs inside the session's
+transaction."""
+
+from sqlalchemy.orm import Session
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_rows(
+    session: Session,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple],
+    *,
+    plain: bool = False,
+) -> None:
+    """COPY rows into table, in list order.
+
+    The rows are formatted as COPY text in one piece, which costs far less per row than the
+    driver's write_row. plain rows hold only uuids, integers and letter codes, whose str() COPY
+    takes as it is.
+    """
+    field_text = str if plain else copy_field
+    payload = "".join("\t".join(map(field_text, row)) + "\n" for row in rows)
+    with driver_cursor(session) as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            copy.write(payload)
+
+
+def copy_field(value) -> str:
+    """One value in COPY's text format: a list becomes an array literal; nothing is NULL."""
+    if isinstance(value, list):
+        items = ",".join(
+            '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in value
+        )
+        value = "{" + items + "}"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def array_literal(values) -> str:
+    """A PostgreSQL array literal of uuids or integers, to be cast in SQL: one parameter is far
+    cheaper to send than a driver-adapted list of thousands of objects."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def execute_unprepared(session: Session, sql: str, params: dict) -> int:
+    """Run sql planned for these very parameters; returns its rowcount.
+
+    psycopg prepares a statement it has run five times, and PostgreSQL may then reuse a generic
+    plan made for any parameters; for a statement over a batch's array of keys that plan can
+    loop over the whole array once per row (docs/scaling.md).
+    """
+    with driver_cursor(session) as cursor:
+        cursor.execute(sql, params, prepare=False)
+        return cursor.rowcount
+
+
+def driver_cursor(session: Session):
+    """A psycopg cursor on the session's own connection, inside its transaction."""
+    return session.connection().connection.driver_connection.cursor()
