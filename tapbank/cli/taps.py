@@ -23,7 +23,7 @@ from tapbank.devtools.simulator import (
 )
 from tapbank.extensions import db
 from tapbank.scheduler import jobs
-from tapbank.taps.views import load_tap
+from tapbank.taps.records import read_tap
 
 tap_cli = AppGroup("tap", help="Simulate phones, inject failing taps, reset the demo.")
 demo_cli = AppGroup("demo", help="The demo accounts make run prints.")
@@ -139,8 +139,8 @@ def inject_error(kind):
         raise click.ClickException(str(error)) from None
     jobs.reconcile_taps([uuid.UUID(key) for key in keys.values()])
     for chosen, key in keys.items():
-        tap = load_tap(db.session, key)
-        reasons = ", ".join(r["reason"] for r in tap.failure["reasons"]) if tap.failure else "-"
+        tap = read_tap(db.session, key)
+        reasons = ", ".join(tap.failure.reasons) if tap.failure else "-"
         click.echo(f"{chosen:<19} {key}  {tap.status:<8} reasons: {reasons}")
 
 

@@ -1,4 +1,5 @@
-"""Taking in one half of a tap: idempotent, durable once committed, pairing by key.
+"""Taking in one half of a tap: idempotent, durable once committed, pairing by key, and
+settling the pair at once when the half completes one.
 
 Intake is the hottest path of the API, so it speaks Core: rows in, rows out, no unit of work.
 """
@@ -11,8 +12,12 @@ from sqlalchemy import Row, bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from tapbank.domain_errors import HalfConflict
+from tapbank.metrics import HALVES_RECEIVED
 from tapbank.models import Side, TapStatus
 from tapbank.taps.queries import HALVES, HALVES_OF_TAP, QUEUE, TAPS
+from tapbank.taps.records import TapRecord, read_tap
+from tapbank.taps.settlement import BatchResult, settle_inline
 
 AWAITING_OTHER = {
     Side.SENDER: TapStatus.AWAITING_RECEIVER,
@@ -48,8 +53,7 @@ MATCH_TAP = (
 )
 
 
-class HalfConflict(Exception):
-    """This key already has a different half on this side."""
+STILL_OPEN = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER, TapStatus.MATCHED)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,29 @@ class HalfSubmission:
     tapped_at: datetime
 
 
+@dataclass(frozen=True)
+class TakenHalf:
+    """What taking a half did: the tap as it now stands, whether the half was new, and the
+    inline settlement's batch when one ran and could settle or fail the pair."""
+
+    record: TapRecord
+    created: bool
+    batch: BatchResult | None = None
+
+
+def take_half(session: Session, submission: HalfSubmission, *, settle: bool) -> TakenHalf:
+    """Take a half and, when it completes a pair and settle is set, settle the pair before
+    answering; returns the tap as it then stands. Never commits: the caller commits once."""
+    tap, halves, created = submit_half(session, submission)
+    batch = None
+    if created and tap.status == TapStatus.MATCHED and settle:
+        batch = settle_inline(session, submission.tap_key)
+    if tap.status in STILL_OPEN and not (batch and batch.taken):
+        # The rows in hand are the whole tap: it has no outcome to read.
+        return TakenHalf(TapRecord(tap, halves), created, batch)
+    return TakenHalf(read_tap(session, submission.tap_key, halves), created, batch)
+
+
 def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict[Side, Row], bool]:
     """Record a half, or recognise its replay; never commits.
 
@@ -81,7 +108,9 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict
     if existing is not None:
         if _same_half(existing, submission):
             return tap, halves, False
-        raise HalfConflict()
+        # Counted here: a refused half has nothing to commit.
+        HALVES_RECEIVED.labels(side=submission.side.value, outcome="conflict").inc()
+        raise HalfConflict(submission.side.value)
 
     values = {f.name: getattr(submission, f.name) for f in fields(submission)}
     if tap.status == TapStatus.FAILED:

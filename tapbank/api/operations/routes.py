@@ -13,11 +13,12 @@ from tapbank.api.operations.schemas import (
     FailedTapPageSchema,
     SchedulerStatusSchema,
 )
+from tapbank.api.taps.presenting import present_failed_tap
 from tapbank.extensions import db
 from tapbank.models import AuthFailure
 from tapbank.pagination import Page, paginate
 from tapbank.scheduler.status import scheduler_status
-from tapbank.taps.views import failed_taps
+from tapbank.taps.records import failed_taps
 
 blp = Blueprint("operations", __name__, description="What an operator watches.")
 
@@ -48,7 +49,10 @@ class ReconciliationFailures(MethodView):
     @blp.response(200, FailedTapPageSchema)
     def get(self, args):
         """Every failed tap, newest first, with both halves as received and its reasons."""
-        return failed_taps(db.session, args["cursor"], args["limit"])
+        page = failed_taps(db.session, args["cursor"], args["limit"])
+        return Page(
+            items=[present_failed_tap(item) for item in page.items], next_cursor=page.next_cursor
+        )
 
 
 @blp.route("/scheduler")

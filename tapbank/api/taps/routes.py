@@ -6,28 +6,25 @@ from flask import current_app
 from flask.views import MethodView
 
 from tapbank.api.base import Blueprint
+from tapbank.api.taps.presenting import present_tap
 from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSchema
 from tapbank.auth import authenticate, require_account
 from tapbank.errors import ApiError
 from tapbank.extensions import db
-from tapbank.metrics import HALVES_RECEIVED
-from tapbank.models import Side, TapStatus
-from tapbank.taps.intake import HalfConflict, HalfSubmission, submit_half
-from tapbank.taps.settlement import settle_tap_inline
-from tapbank.taps.views import TapView, load_tap, tap_view
+from tapbank.metrics import HALVES_RECEIVED, record_batch
+from tapbank.models import Side
+from tapbank.taps.intake import HalfSubmission, take_half
+from tapbank.taps.records import read_tap
 
 blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
 
-STILL_OPEN = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER, TapStatus.MATCHED)
-CONFLICT_MESSAGE = "This key already has a different {side} half; nothing was changed."
 
-
-def _visible_tap(key: uuid.UUID) -> TapView:
+def _visible_tap(key: uuid.UUID) -> dict:
     principal = authenticate()
-    tap = load_tap(db.session, key)
-    if tap is None or not (principal.is_admin or principal.account_id in tap.parties):
+    record = read_tap(db.session, key)
+    if record is None or not (principal.is_admin or principal.account_id in record.parties):
         raise ApiError(404, "tap_not_found", "No tap with this key for this key holder.")
-    return tap
+    return present_tap(record)
 
 
 def _put_half(key: uuid.UUID, side: Side, fields: dict):
@@ -43,19 +40,12 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         device_model=fields["device"]["model"],
         tapped_at=fields["tapped_at"],
     )
-    try:
-        tap, halves, created = submit_half(db.session, submission)
-        answer = tap_view(tap, halves) if tap.status in STILL_OPEN else None
-        db.session.commit()
-    except HalfConflict:
-        db.session.rollback()
-        HALVES_RECEIVED.labels(side=side.value, outcome="conflict").inc()
-        raise ApiError(409, "half_conflict", CONFLICT_MESSAGE.format(side=side.value)) from None
-    HALVES_RECEIVED.labels(side=side.value, outcome="new" if created else "replay").inc()
-    if created and tap.status == TapStatus.MATCHED and current_app.config["TAPBANK_SETTLE_INLINE"]:
-        settle_tap_inline(db.session, key)
-        answer = None
-    return answer or load_tap(db.session, key, halves), 201 if created else 200
+    taken = take_half(db.session, submission, settle=current_app.config["TAPBANK_SETTLE_INLINE"])
+    db.session.commit()
+    HALVES_RECEIVED.labels(side=side.value, outcome="new" if taken.created else "replay").inc()
+    if taken.batch is not None:
+        record_batch(taken.batch)
+    return present_tap(taken.record), 201 if taken.created else 200
 
 
 @blp.route("/taps/<uuid:key>/sender")
