@@ -1,12 +1,11 @@
-"""Fields shared by the resource schemas: money, currency and list arguments."""
+"""Fields shared by the resource schemas: money, currency, enums and list arguments."""
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import marshmallow as ma
 from flask import current_app
-
-MAX_DEPOSIT_MINOR = 10**12
 
 
 class MinorUnits(ma.fields.Integer):
@@ -91,6 +90,22 @@ class UtcDateTime(ma.fields.AwareDateTime):
             return moment.astimezone(UTC)
         except OverflowError as error:
             raise ma.ValidationError("Must fall in the years 1 to 9999 in UTC.") from error
+
+
+def enum_values(members: Iterable[enum.StrEnum]) -> list[str]:
+    """The values of these enum members, in their order."""
+    return [member.value for member in members]
+
+
+def shown_enum(members: Iterable[enum.StrEnum], **kwargs) -> ma.fields.String:
+    """A string the API shows, documented with exactly these members' values."""
+    metadata = {"enum": enum_values(members), **kwargs.pop("metadata", {})}
+    return ma.fields.String(metadata=metadata, **kwargs)
+
+
+def chosen_enum(members: Iterable[enum.StrEnum], **kwargs) -> ma.fields.String:
+    """A string the API takes, one of these members' values (documented by the validator)."""
+    return ma.fields.String(validate=ma.validate.OneOf(enum_values(members)), **kwargs)
 
 
 class ListArgsSchema(ma.Schema):

@@ -7,10 +7,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from tapbank.api.fields import MAX_DEPOSIT_MINOR
 from tapbank.cli.money import from_minor_units, to_minor_units
 from tapbank.extensions import db
 from tapbank.ledger import accounts as account_rules
+from tapbank.ledger.accounts import MAX_DEPOSIT_MINOR, OPENABLE_TYPES
 from tapbank.models import Account, AccountType
 
 accounts_cli = AppGroup("accounts", help="Open accounts, deposit into them, list them.")
@@ -30,7 +30,7 @@ def deposit_amount(text: str, currency: str) -> int:
 @click.option(
     "--type",
     "account_type",
-    type=click.Choice(["checking", "savings"]),
+    type=click.Choice([kind.value for kind in OPENABLE_TYPES]),
     default="checking",
     show_default=True,
 )

@@ -11,6 +11,11 @@ from tapbank.ledger.postings import Posting, post_transfer
 from tapbank.models import Account, AccountStatus, AccountType, Transfer, TransferKind
 from tapbank.models.accounts import funding_account_id
 
+# The largest deposit the API and the command line take, in minor units.
+MAX_DEPOSIT_MINOR = 10**12
+# The account types a customer account may be opened as; funding accounts are the bank's own.
+OPENABLE_TYPES = (AccountType.CHECKING, AccountType.SAVINGS)
+
 
 def open_account(
     session: Session,

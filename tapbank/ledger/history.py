@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from tapbank.models import Account, AccountType, Entry, Transfer
+from tapbank.models import Account, AccountType, Direction, Entry, Transfer
 from tapbank.pagination import Page, paginate
 
 
@@ -38,7 +38,9 @@ def account_history(
             Entry.id.label("entry_id"),
             Transfer.id.label("transfer_id"),
             Transfer.kind,
-            case((Entry.amount > 0, "credit"), else_="debit").label("direction"),
+            case((Entry.amount > 0, Direction.CREDIT.value), else_=Direction.DEBIT.value).label(
+                "direction"
+            ),
             Transfer.amount,
             Transfer.currency,
             counterparty.label("counterparty_account_id"),

@@ -1,19 +1,22 @@
 """The tables, as typed SQLAlchemy models."""
 
 from tapbank.models.accounts import Account, AccountStatus, AccountType
-from tapbank.models.ledger import Entry, Transfer, TransferKind
+from tapbank.models.ledger import Direction, Entry, Transfer, TransferKind
 from tapbank.models.security import AuthFailure
-from tapbank.models.taps import Failure, Half, QueuedTap, Side, Tap, TapStatus
-from tapbank.models.workers import JobRun, Worker
+from tapbank.models.taps import Failure, Half, HalfStatus, QueuedTap, Side, Tap, TapStatus
+from tapbank.models.workers import JobId, JobRun, Worker, WorkerState
 
 __all__ = [
     "Account",
     "AccountStatus",
     "AccountType",
     "AuthFailure",
+    "Direction",
     "Entry",
     "Failure",
     "Half",
+    "HalfStatus",
+    "JobId",
     "JobRun",
     "QueuedTap",
     "Side",
@@ -22,4 +25,5 @@ __all__ = [
     "Transfer",
     "TransferKind",
     "Worker",
+    "WorkerState",
 ]

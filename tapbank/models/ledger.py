@@ -15,6 +15,13 @@ class TransferKind(enum.StrEnum):
     TAP = "tap"
 
 
+class Direction(enum.StrEnum):
+    """Which way a transfer moved one account's money: from its entry's sign."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+
 class Transfer(db.Model):
     """Money moved from one account to another: always exactly two entries summing to zero."""
 

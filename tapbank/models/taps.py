@@ -28,6 +28,14 @@ class Side(enum.StrEnum):
     RECEIVER = "receiver"
 
 
+class HalfStatus(enum.StrEnum):
+    """How a half stands: derived from its tap, never stored (a half is never changed)."""
+
+    PENDING = "pending"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
 class Failure(db.Model):
     """Why a tap did not settle: every reason that applied."""
 

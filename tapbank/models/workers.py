@@ -1,5 +1,6 @@
 """Reconciler workers' heartbeats and their jobs' last results."""
 
+import enum
 import uuid
 
 from sqlalchemy import ForeignKey, String, Text
@@ -7,6 +8,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tapbank.extensions import db
 from tapbank.models.types import CreatedAt, Timestamp
+
+
+class WorkerState(enum.StrEnum):
+    """A worker's state: running and stopped are recorded; dead is a running worker whose
+    heartbeat went stale, as the status reports it."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    DEAD = "dead"
+
+
+class JobId(enum.StrEnum):
+    """The jobs every reconciler worker runs, as their runs are recorded."""
+
+    RECONCILE = "reconcile"
+    EXPIRE = "expire"
+    HEARTBEAT = "heartbeat"
 
 
 class Worker(db.Model):

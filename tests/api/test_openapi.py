@@ -13,7 +13,18 @@ from schemathesis import checks
 from tapbank import create_app
 from tapbank.extensions import db
 from tapbank.keys import key_digest
-from tapbank.models import Account
+from tapbank.ledger.accounts import OPENABLE_TYPES
+from tapbank.models import (
+    Account,
+    AccountStatus,
+    Direction,
+    HalfStatus,
+    JobId,
+    TapStatus,
+    TransferKind,
+    WorkerState,
+)
+from tapbank.taps.reasons import Reason
 from tests.conftest import ADMIN_KEY, make_config
 from tests.factories import Factory
 
@@ -34,6 +45,21 @@ CONTRACT_ROUTES = [
     ("get", "/api/v1/scheduler"),
 ]
 TAP_ROUTES = {path for _, path in CONTRACT_ROUTES if path.startswith("/api/v1/taps/")}
+# Every field the document shows as an enum, with the members whose values it must list.
+SHOWN_ENUMS = {
+    ("Account", "account_type"): OPENABLE_TYPES,
+    ("Account", "status"): AccountStatus,
+    ("AccountCreate", "account_type"): OPENABLE_TYPES,
+    ("AccountPatch", "status"): AccountStatus,
+    ("Half", "status"): HalfStatus,
+    ("HistoryItem", "direction"): Direction,
+    ("HistoryItem", "kind"): TransferKind,
+    ("Job", "id"): JobId,
+    ("Reason", "reason"): Reason,
+    ("Tap", "status"): TapStatus,
+    ("Transfer", "kind"): TransferKind,
+    ("Worker", "state"): WorkerState,
+}
 
 
 @pytest.fixture
@@ -50,6 +76,22 @@ def test_the_document_is_openapi_3_1(document):
         "type": "http",
         "scheme": "bearer",
     }
+
+
+def enums_in(document) -> dict[tuple[str, str], list]:
+    """Every enum the document's component schemas show, by schema and property."""
+    return {
+        (name, field): prop["enum"]
+        for name, schema in document["components"]["schemas"].items()
+        for field, prop in schema.get("properties", {}).items()
+        if "enum" in prop
+    }
+
+
+def test_every_enum_the_document_shows_lists_every_value_of_its_enum(document):
+    shown = enums_in(document)
+    expected = {place: [member.value for member in enum] for place, enum in SHOWN_ENUMS.items()}
+    assert shown == expected
 
 
 @pytest.mark.parametrize(("method", "path"), CONTRACT_ROUTES, ids=lambda v: v)

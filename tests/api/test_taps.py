@@ -7,8 +7,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from tapbank.api.fields import MAX_DEPOSIT_MINOR
 from tapbank.extensions import db
+from tapbank.ledger.accounts import MAX_DEPOSIT_MINOR
 from tapbank.models import Half, Tap, Transfer
 from tests.factories import Factory
 

@@ -2,9 +2,16 @@
 
 import marshmallow as ma
 
-from tapbank.api.fields import MAX_DEPOSIT_MINOR, Currency, MinorUnits, Text, page_schema
-
-OPENABLE_TYPES = ("checking", "savings")
+from tapbank.api.fields import (
+    Currency,
+    MinorUnits,
+    Text,
+    chosen_enum,
+    page_schema,
+    shown_enum,
+)
+from tapbank.ledger.accounts import MAX_DEPOSIT_MINOR, OPENABLE_TYPES
+from tapbank.models import AccountStatus, AccountType, Direction, TransferKind
 
 
 class AccountCreateSchema(ma.Schema):
@@ -14,9 +21,7 @@ class AccountCreateSchema(ma.Schema):
         validate=ma.validate.Length(min=1, max=200),
         metadata={"example": "Ada"},
     )
-    account_type = ma.fields.String(
-        load_default="checking", validate=ma.validate.OneOf(OPENABLE_TYPES)
-    )
+    account_type = chosen_enum(OPENABLE_TYPES, load_default=AccountType.CHECKING.value)
     bank_name = Text(
         load_default="tapbank", blank=False, validate=ma.validate.Length(min=1, max=200)
     )
@@ -28,11 +33,11 @@ class AccountSchema(ma.Schema):
     id = ma.fields.UUID()
     account_number = ma.fields.String()
     owner_name = ma.fields.String()
-    account_type = ma.fields.String()
+    account_type = shown_enum(OPENABLE_TYPES)
     bank_name = ma.fields.String()
     currency = ma.fields.String()
     balance = ma.fields.Integer(metadata={"description": "Minor units."})
-    status = ma.fields.String(metadata={"enum": ["active", "frozen"]})
+    status = shown_enum(AccountStatus)
     created_at = ma.fields.AwareDateTime()
 
 
@@ -42,7 +47,7 @@ class AccountCreatedSchema(ma.Schema):
 
 
 class AccountPatchSchema(ma.Schema):
-    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["active", "frozen"]))
+    status = chosen_enum(AccountStatus, required=True)
 
 
 class DepositSchema(ma.Schema):
@@ -52,7 +57,7 @@ class DepositSchema(ma.Schema):
 
 class TransferSchema(ma.Schema):
     id = ma.fields.UUID()
-    kind = ma.fields.String(metadata={"enum": ["deposit", "tap"]})
+    kind = shown_enum(TransferKind)
     debit_account_id = ma.fields.UUID()
     credit_account_id = ma.fields.UUID()
     amount = ma.fields.Integer()
@@ -68,8 +73,8 @@ class ApiKeySchema(ma.Schema):
 
 class HistoryItemSchema(ma.Schema):
     transfer_id = ma.fields.UUID()
-    kind = ma.fields.String(metadata={"enum": ["deposit", "tap"]})
-    direction = ma.fields.String(metadata={"enum": ["credit", "debit"]})
+    kind = shown_enum(TransferKind)
+    direction = shown_enum(Direction)
     amount = ma.fields.Integer(metadata={"description": "Minor units, always positive."})
     currency = ma.fields.String()
     counterparty_account_id = ma.fields.UUID()

@@ -2,8 +2,9 @@
 
 import marshmallow as ma
 
-from tapbank.api.fields import page_schema
+from tapbank.api.fields import page_schema, shown_enum
 from tapbank.api.taps.schemas import FailureSchema, HalfSchema
+from tapbank.models import JobId, WorkerState
 
 
 class AuthFailureSchema(ma.Schema):
@@ -31,11 +32,11 @@ class WorkerSchema(ma.Schema):
     pid = ma.fields.Integer()
     started_at = ma.fields.AwareDateTime()
     last_heartbeat_at = ma.fields.AwareDateTime()
-    state = ma.fields.String(metadata={"enum": ["running", "stopped", "dead"]})
+    state = shown_enum(WorkerState)
 
 
 class JobSchema(ma.Schema):
-    id = ma.fields.String(metadata={"enum": ["reconcile", "expire", "heartbeat"]})
+    id = shown_enum(JobId)
     worker_id = ma.fields.UUID()
     next_run_at = ma.fields.AwareDateTime(allow_none=True)
     last_run_at = ma.fields.AwareDateTime(allow_none=True)

@@ -2,7 +2,9 @@
 
 import marshmallow as ma
 
-from tapbank.api.fields import Currency, Text, UtcDateTime, transfer_amount
+from tapbank.api.fields import Currency, Text, UtcDateTime, shown_enum, transfer_amount
+from tapbank.models import HalfStatus, TapStatus
+from tapbank.taps.reasons import LEGACY_CODES, Reason
 
 EXAMPLE_TIME = "2026-11-26T12:00:00.120Z"
 
@@ -52,7 +54,7 @@ class HalfSchema(ma.Schema):
     device = ma.fields.Nested(DeviceSchema)
     tapped_at = ma.fields.AwareDateTime()
     received_at = ma.fields.AwareDateTime(metadata={"description": "The server's clock."})
-    status = ma.fields.String(metadata={"enum": ["pending", "settled", "failed"]})
+    status = shown_enum(HalfStatus)
 
 
 class TapTransferSchema(ma.Schema):
@@ -65,21 +67,14 @@ class TapTransferSchema(ma.Schema):
 
 
 class ReasonSchema(ma.Schema):
-    reason = ma.fields.String(
-        metadata={
-            "enum": [
-                "insufficient_funds",
-                "sender_mismatch",
-                "amount_mismatch",
-                "expired",
-                "currency_mismatch",
-                "self_transfer",
-                "account_inactive",
-            ]
-        }
-    )
+    reason = shown_enum(Reason)
     legacy_code = ma.fields.Integer(
-        allow_none=True, metadata={"description": "100, 200, 300 or 400 where one exists."}
+        allow_none=True,
+        metadata={
+            "description": "The legacy numeric code where the reason has one: "
+            + ", ".join(f"{reason.value} {code}" for reason, code in LEGACY_CODES.items())
+            + "."
+        },
     )
 
 
@@ -91,9 +86,7 @@ class FailureSchema(ma.Schema):
 
 class TapSchema(ma.Schema):
     key = ma.fields.UUID()
-    status = ma.fields.String(
-        metadata={"enum": ["awaiting_sender", "awaiting_receiver", "matched", "settled", "failed"]}
-    )
+    status = shown_enum(TapStatus)
     sender = ma.fields.Nested(HalfSchema, allow_none=True)
     receiver = ma.fields.Nested(HalfSchema, allow_none=True)
     transfer = ma.fields.Nested(TapTransferSchema, allow_none=True)
