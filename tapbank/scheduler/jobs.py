@@ -74,6 +74,8 @@ def expire(stop: threading.Event | None = None) -> PassTotals:
         expired = expire_lone_halves(db.session, ttl=ttl, limit=batch_size)
         db.session.commit()
         record_expiries(expired)
+        if expired:
+            log.info("expire batch: expired=%d", expired)
         totals.expired += expired
         if expired < batch_size or (stop and stop.is_set()):
             return totals

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tapbank.models import JobRun, QueuedTap, Worker
+from tapbank.models import JobId, JobRun, QueuedTap, Worker, WorkerState
 from tapbank.taps.queries import QUEUED_AWAITING, QUEUED_MATCHED
 
 
@@ -17,7 +17,7 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
     live_ids = {
         worker.id
         for worker in workers
-        if worker.state == "running" and now - worker.last_heartbeat_at <= stale_after
+        if worker.state == WorkerState.RUNNING and now - worker.last_heartbeat_at <= stale_after
     }
     matched, awaiting, oldest_matched = session.execute(
         select(
@@ -29,7 +29,7 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
     live_reconcilers_ok = [
         run
         for run in runs
-        if run.worker_id in live_ids and run.job_id == "reconcile" and run.last_error is None
+        if run.worker_id in live_ids and run.job_id == JobId.RECONCILE and run.last_error is None
     ]
     return {
         "healthy": bool(live_reconcilers_ok),
@@ -44,7 +44,7 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
 
 
 def _worker(worker: Worker, alive: bool) -> dict:
-    state = worker.state if worker.state != "running" or alive else "dead"
+    state = worker.state if worker.state != WorkerState.RUNNING or alive else WorkerState.DEAD
     return {
         "id": worker.id,
         "hostname": worker.hostname,

@@ -378,7 +378,7 @@ def test_a_starting_worker_forgets_workers_silent_for_a_day(app):
 def test_a_heartbeat_forgets_workers_silent_for_a_day_and_gauges_the_matched_backlog(
     app, factory_with, admin_headers
 ):
-    from tapbank.scheduler.worker import ReconcilerWorker
+    from tapbank.scheduler.runner import JobRunner
 
     deferred = factory_with(TAPBANK_SETTLE_INLINE=False)
     payer, payee = deferred.account("Ada", deposit=5_000), deferred.account("Bob")
@@ -387,7 +387,7 @@ def test_a_heartbeat_forgets_workers_silent_for_a_day_and_gauges_the_matched_bac
     deferred.send(uuid.uuid4(), payer)
     add_old_and_recent_workers()
 
-    ReconcilerWorker(app)._beat(threading.Event())
+    JobRunner(app).beat()
 
     assert REGISTRY.get_sample_value("tapbank_backlog_matched") == 2
     assert "old" not in worker_hosts()
