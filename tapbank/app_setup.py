@@ -14,8 +14,8 @@ from tapbank.extensions import db, migrate
 from tapbank.keys import development_admin_key
 from tapbank.logs import bind_request, configure_logging, unbind_request
 from tapbank.metrics import init_metrics
+from tapbank.schema_version import MIGRATIONS_DIR
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -71,7 +71,9 @@ def _init_api(app: Flask) -> None:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "info": {
                 "description": "Two phones tap to pay: each sends its half; tapbank pairs "
-                "them by key and settles the transfer in a double-entry ledger."
+                "them by key and settles the transfer in a double-entry ledger. The whole "
+                "reference, with a worked example of every route, is docs/api.md in the "
+                "project's repository."
             },
         },
     )
