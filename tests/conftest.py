@@ -18,9 +18,16 @@ ADMIN_KEY = "tbadmin_test-admin-key-for-the-suite-only-0123456789"
 
 
 @pytest.fixture(scope="session")
-def database_url():
+def server_url():
+    """The test server for this run; an embedded one this run started is stopped at its end."""
+    with database.server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url):
     """A fresh database for this test run, dropped at the end."""
-    url = database.create_database(database.server_url())
+    url = database.create_database(server_url)
     os.environ["TAPBANK_TEST_CURRENT_DATABASE_URL"] = url
     yield url
     database.drop_database(url)

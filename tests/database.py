@@ -2,12 +2,14 @@
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tapbank.embedded_postgres import embedded_database_url, normalise_database_url
+from tapbank.embedded_postgres import embedded_server, normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,12 +28,15 @@ TABLES = [
 ]
 
 
-def server_url() -> str:
-    """The server tests run against: TAPBANK_TEST_DATABASE_URL, or an embedded one."""
+@contextmanager
+def server() -> Iterator[str]:
+    """The server tests run against: TAPBANK_TEST_DATABASE_URL, or the embedded test server."""
     given = os.environ.get("TAPBANK_TEST_DATABASE_URL")
     if given:
-        return normalise_database_url(given)
-    return embedded_database_url(ROOT / "instance" / "test-postgres")
+        yield normalise_database_url(given)
+        return
+    with embedded_server(ROOT / "instance" / "test-postgres") as url:
+        yield url
 
 
 def create_database(url: str) -> str:

@@ -27,9 +27,9 @@ def tables() -> set[str]:
 
 
 @pytest.fixture
-def empty_app():
+def empty_app(server_url):
     """An app on a database of its own that starts empty, dropped afterwards."""
-    url = database.create_database(database.server_url())
+    url = database.create_database(server_url)
     app = create_app(make_config(url))
     try:
         with app.app_context():
