@@ -16,8 +16,8 @@ import psycopg
 
 # PostgreSQL's default buffer cache (128MB) is sized for a small shared machine. A ledger's
 # random-keyed indexes outgrow it within a million taps, and then every settled pair evicts dirty
-# pages: settlement ran ~30% faster at 300,000 settled transfers with 1GB. Durability settings
-# (fsync, synchronous_commit, full_page_writes) keep their defaults.
+# pages (docs/scaling.md has the figure). Durability settings (fsync, synchronous_commit,
+# full_page_writes) keep their defaults.
 SERVER_SETTINGS = {"shared_buffers": "1GB"}
 
 

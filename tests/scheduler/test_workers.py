@@ -5,6 +5,7 @@ import os
 import random
 import signal
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,9 @@ AFTER_THE_TRANSFERS = [
     "UPDATE taps%",
     "DELETE FROM tap_queue%",
 ]
+
+# The pause between two inline-style attempts of one racer (see settle_inline_style).
+BETWEEN_PUTS_SECONDS = 0.02
 
 
 def scalar(statement: str, **params):
@@ -131,8 +135,9 @@ def errors_logged(output: str) -> list[str]:
 
 
 def settle_inline_style(app, keys: list, until: threading.Event, taken: list, failures: list):
-    """What a PUT completing a pair does, for each key in turn until told to stop: a batch of
-    that one key, committed."""
+    """What PUTs completing pairs do, for each key in turn until told to stop: a batch of that
+    one key, committed. A short pause between keys stands for the time between two PUTs, so the
+    attempts are still going when the workers arrive, however fast this machine is."""
     ttl = timedelta(seconds=app.config["TAPBANK_TAP_TTL_SECONDS"])
     with app.app_context():
         try:
@@ -145,6 +150,7 @@ def settle_inline_style(app, keys: list, until: threading.Event, taken: list, fa
                 except DBAPIError as error:
                     db.session.rollback()
                     failures.append(error)
+                time.sleep(BETWEEN_PUTS_SECONDS)
         except Exception as error:  # reported by the test, not lost in the thread
             failures.append(error)
         finally:
@@ -169,36 +175,42 @@ def test_three_workers_and_inline_attempts_settle_thousands_of_pairs_each_exactl
 
     names = ["racer-a", "racer-b", "racer-c"]
     settings = {"TAPBANK_RECONCILE_BATCH": 200, "TAPBANK_RECONCILE_INTERVAL_MS": 100}
-    with running_workers(database_url, names, **settings) as workers:
-        wait_for(
-            lambda: (
-                assert_running(workers)
-                or scalar("SELECT count(*) FROM workers WHERE state = 'running'") == 3
-            ),
-            timeout=30,
-            what="three workers to register",
-        )
-        drained, taken, failures = threading.Event(), [], []
-        threads = [
-            threading.Thread(target=settle_inline_style, args=(app, keys, drained, taken, failures))
-            for keys in orders
-        ]
-        for thread in threads:
-            thread.start()
-        try:
+    drained, taken, failures = threading.Event(), [], []
+    threads = [
+        threading.Thread(target=settle_inline_style, args=(app, keys, drained, taken, failures))
+        for keys in orders
+    ]
+    # The inline attempts are under way before the workers start, so both sides always settle
+    # some: which side a pair goes to is the race under test, not whether there is one.
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: sum(taken) > 0, timeout=30, what="the inline attempts to settle")
+        with running_workers(database_url, names, **settings) as workers:
+            wait_for(
+                lambda: (
+                    assert_running(workers)
+                    or scalar("SELECT count(*) FROM workers WHERE state = 'running'") == 3
+                ),
+                timeout=30,
+                what="three workers to register",
+            )
             wait_for(lambda: assert_running(workers) or matched() == 0, 60, "the backlog to drain")
-        finally:
             drained.set()
             for thread in threads:
                 thread.join(timeout=30)
-        assert failures == []
-        inline = sum(taken)
-        assert 0 < inline < 3000, "both the workers and the inline attempts must have settled"
-        for worker in workers:
-            os.kill(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            assert worker.wait() == 0, worker.output()
-            assert errors_logged(worker.output()) == []
+            assert failures == []
+            inline = sum(taken)
+            assert 0 < inline < 3000, "both the workers and the inline attempts must have settled"
+            for worker in workers:
+                os.kill(worker.pid, signal.SIGTERM)
+            for worker in workers:
+                assert worker.wait() == 0, worker.output()
+                assert errors_logged(worker.output()) == []
+    finally:
+        drained.set()
+        for thread in threads:
+            thread.join(timeout=30)
 
     assert_each_settled_exactly_once(3000, expected)
     assert_ledger_verifies(runner)
