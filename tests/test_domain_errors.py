@@ -61,31 +61,22 @@ def test_each_domain_error_is_answered_as_its_status_and_code(
         assert response.headers["Retry-After"] == str(error_class.retry_after_seconds)
 
 
-def test_overdrawing_through_a_new_caller_of_the_ledger_is_a_422_and_moves_nothing(
-    app, app_with_a_new_caller, factory
+@pytest.mark.parametrize(
+    ("amount", "currency", "error"),
+    [(501, "USD", "insufficient_funds"), (100, "EUR", "currency_mismatch")],
+    ids=["overdrawn", "another currency"],
+)
+def test_a_transfer_the_ledger_refuses_through_a_new_caller_is_a_422_and_moves_nothing(
+    app, app_with_a_new_caller, factory, amount, currency, error
 ):
     payer, payee = factory.account("Ada", deposit=500), factory.account("Bob")
 
     response = app_with_a_new_caller.test_client().post(
-        f"/new-caller/{payer.id}/{payee.id}/501/USD"
+        f"/new-caller/{payer.id}/{payee.id}/{amount}/{currency}"
     )
 
     assert response.status_code == 422
-    assert response.json["error"] == "insufficient_funds"
-    assert (factory.balance(payer), factory.balance(payee)) == (500, 0)
-
-
-def test_a_transfer_in_another_currency_through_a_new_caller_is_a_422_and_moves_nothing(
-    app, app_with_a_new_caller, factory
-):
-    payer, payee = factory.account("Ada", deposit=500), factory.account("Bob")
-
-    response = app_with_a_new_caller.test_client().post(
-        f"/new-caller/{payer.id}/{payee.id}/100/EUR"
-    )
-
-    assert response.status_code == 422
-    assert response.json["error"] == "currency_mismatch"
+    assert response.json["error"] == error
     assert (factory.balance(payer), factory.balance(payee)) == (500, 0)
 
 
