@@ -34,7 +34,7 @@ class ConcurrentChange(DomainError):
 
     http_status = 503
     error_code = "busy"
-    message = "Another transaction changed what this request needed; retry shortly."
+    message = "A row changed after it was locked, so nothing was written; retry shortly."
     retry_after_seconds = 1
 
 

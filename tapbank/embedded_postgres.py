@@ -28,12 +28,13 @@ def embedded_database_url(data_dir: Path) -> str:
 
 @contextmanager
 def embedded_server(data_dir: Path) -> Iterator[str]:
-    """The server's URL for the block; the server is stopped after it if this call started it."""
+    """The server's URL for the block; after it, the server is stopped if this call started it
+    and nobody else is connected to it (a shell or a worker started meanwhile keeps it up)."""
     url, started = start_server(data_dir)
     try:
         yield url
     finally:
-        if started:
+        if started and not _others_connected(url):
             stop_server(data_dir)
 
 
@@ -61,6 +62,20 @@ def stop_server(data_dir: Path) -> bool:
             user=server.system_user,
         )
     return True
+
+
+def _others_connected(url: str) -> bool:
+    """Whether any client but this check is connected to the server at url."""
+    libpq_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(libpq_url, autocommit=True) as connection:
+            others = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+    except psycopg.OperationalError:
+        return False  # not answering: nobody is using it
+    return others > 0
 
 
 def server_running(data_dir: Path) -> bool:

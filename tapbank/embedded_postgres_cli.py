@@ -31,12 +31,12 @@ def stop(data_dir: Path) -> None:
 
 
 def _run_to_the_end(command: list[str]) -> int:
-    # Ctrl-C or a SIGTERM (which make passes on to its recipe) must end the command, not this
-    # process before it: the server is stopped only once the command no longer uses it. Ctrl-C
-    # also reaches the command straight from the terminal; a second SIGINT changes nothing for
-    # the shell or gunicorn.
+    # Ctrl-C, SIGTERM (which make passes on to its recipe) or SIGHUP (a closed terminal) must end
+    # the command, not this process before it: the server is stopped only once the command no
+    # longer uses it. Ctrl-C also reaches the command straight from the terminal; a second SIGINT
+    # changes nothing for the shell or gunicorn.
     child = subprocess.Popen(command)
-    signals = (signal.SIGINT, signal.SIGTERM)
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {
         number: signal.signal(number, lambda received, _frame: child.send_signal(received))
         for number in signals

@@ -33,9 +33,9 @@ def start_embedded_scheduler(app: Flask) -> None:
     except BlockingIOError:
         lock.close()
         return
-    from tapbank.scheduler.worker import ReconcilerWorker
+    from tapbank.scheduler import new_worker
 
-    worker = ReconcilerWorker(app)
+    worker = new_worker(app)
     worker.start()
     _embedded.update(worker=worker, lock=lock)
 

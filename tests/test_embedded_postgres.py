@@ -10,7 +10,13 @@ import time
 import psycopg
 import pytest
 
-from tapbank.embedded_postgres import SERVER_SETTINGS, server_running, start_server, stop_server
+from tapbank.embedded_postgres import (
+    SERVER_SETTINGS,
+    embedded_server,
+    server_running,
+    start_server,
+    stop_server,
+)
 from tests.database import ROOT
 
 HOLD = [sys.executable, "-m", "tapbank.embedded_postgres_cli"]
@@ -106,3 +112,18 @@ def test_a_server_found_running_is_left_running_and_stop_stops_it(data_dir):
     again = hold("stop", str(data_dir), stdout=subprocess.PIPE)
     assert again.communicate(timeout=60)[0].startswith("no PostgreSQL server is running")
     assert again.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_server_someone_else_still_uses_is_left_running_when_its_starter_ends(data_dir):
+    with embedded_server(data_dir) as url:
+        other_user = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    try:
+        assert server_running(data_dir)
+        assert other_user.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        other_user.close()
+
+    with embedded_server(data_dir):
+        pass  # started by someone else (the block above): left running
+    assert server_running(data_dir)

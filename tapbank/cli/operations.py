@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
-from tapbank.scheduler import jobs
+from tapbank.scheduler import jobs, new_worker
 from tapbank.scheduler.status import scheduler_status
-from tapbank.scheduler.worker import ReconcilerWorker
 from tapbank.taps.settlement import tap_ttl
 
 ledger_cli = AppGroup("ledger", help="Check the ledger.")
@@ -61,7 +60,7 @@ def verify_command():
 @scheduler_cli.command("run")
 def run_worker():
     """Run a reconciler worker until SIGTERM or Ctrl-C; a running batch finishes first."""
-    worker = ReconcilerWorker(current_app._get_current_object())
+    worker = new_worker(current_app._get_current_object())
     metrics_port = current_app.config["TAPBANK_WORKER_METRICS_PORT"]
     if metrics_port:
         start_http_server(

@@ -1,6 +1,6 @@
 """Running the reconciler's jobs and recording them, whichever scheduler calls: the worker's
 row, its heartbeat, and each run's duration and result. Nothing here knows APScheduler; a
-scheduler only calls register, run and record_stop (see worker.py)."""
+scheduler only calls register, run, request_stop and record_stop (see worker.py)."""
 
 import logging
 import os
@@ -89,8 +89,12 @@ class JobRunner:
             self._record(job_id, started_at, duration_ms, totals, error)
             db.session.remove()
 
+    def request_stop(self) -> None:
+        """Ask running jobs to hand back after their current batch."""
+        self.stopping.set()
+
     def record_stop(self) -> None:
-        """Record the clean stop; the scheduler has let its running jobs finish."""
+        """Record the clean stop, once the scheduler has let its running jobs finish."""
         with self.app.app_context():
             db.session.execute(
                 update(Worker)
@@ -101,8 +105,9 @@ class JobRunner:
             db.session.remove()
         log.info("reconciler worker %s stopped", self.id)
 
-    def beat(self, stop: threading.Event | None = None) -> None:
-        """The heartbeat job: this worker is alive; gauge the matched backlog."""
+    def beat(self, _stop: threading.Event | None = None) -> None:
+        """The heartbeat job: this worker is alive; gauge the matched backlog. (It takes the stop
+        event as every job does, and has nothing to stop.)"""
         BACKLOG.set(db.session.scalar(select(func.count()).where(QUEUED_MATCHED)))
         db.session.execute(
             update(Worker)

@@ -1,6 +1,6 @@
 """A reconciler worker driven by APScheduler: each job on its interval in a thread pool, and a
 clean stop that lets a running batch finish. Another scheduler would replace this file alone,
-calling the same JobRunner."""
+calling the same JobRunner, and new_worker (tapbank/scheduler/__init__.py) would return it."""
 
 from datetime import UTC, datetime
 
@@ -25,6 +25,7 @@ class ReconcilerWorker:
 
     @property
     def id(self):
+        """The worker's id, as its row and its jobs' rows record it."""
         return self.runner.id
 
     def start(self) -> None:
@@ -43,6 +44,6 @@ class ReconcilerWorker:
 
     def stop(self) -> None:
         """Stop taking new runs, let a running batch finish, and record the clean stop."""
-        self.runner.stopping.set()
+        self.runner.request_stop()
         self.scheduler.shutdown(wait=True)
         self.runner.record_stop()

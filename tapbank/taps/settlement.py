@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import psycopg
 from flask import current_app
 from sqlalchemy import ARRAY, Cast, Select, Text, Uuid, bindparam, cast, func, select
 from sqlalchemy.exc import DBAPIError
@@ -94,7 +95,8 @@ def settle_inline(session: Session, key: uuid.UUID) -> BatchResult | None:
     try:
         with session.begin_nested():
             return settle_batch(session, limit=1, ttl=tap_ttl(), keys=[key])
-    except (DBAPIError, ConcurrentChange):
+    # psycopg.Error too: COPY and the unprepared statements run on the driver's own cursor.
+    except (DBAPIError, psycopg.Error, ConcurrentChange):
         log.warning("inline settlement deferred to the reconciler", exc_info=True)
         return None
 

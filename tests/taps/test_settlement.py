@@ -513,6 +513,45 @@ def queue_entries_kept():
         db.session.commit()
 
 
+@contextmanager
+def new_transfers_refused():
+    """A real trigger that makes the database refuse every new transfer while it stands."""
+    db.session.execute(
+        text(
+            "CREATE FUNCTION refuse_new_transfers() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+        )
+    )
+    db.session.execute(
+        text(
+            "CREATE TRIGGER refuse_new_transfers BEFORE INSERT ON transfers "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_new_transfers()"
+        )
+    )
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(text("DROP TRIGGER refuse_new_transfers ON transfers"))
+        db.session.execute(text("DROP FUNCTION refuse_new_transfers()"))
+        db.session.commit()
+
+
+def test_an_inline_attempt_the_database_refuses_still_takes_the_half_matched(factory):
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    key = uuid.uuid4()
+
+    with new_transfers_refused():
+        second = factory.halves_in_order(key, payer, payee, sender_first=True)
+
+    assert (second.status_code, second.json["status"]) == (201, "matched")
+    assert second.json["sender"] is not None and second.json["receiver"] is not None
+    assert reconcile(factory).settled == 1
+    assert read_tap(factory, str(key))["status"] == "settled"
+    assert (factory.balance(payer), factory.balance(payee)) == (8_750, 1_250)
+
+
 def test_an_inline_attempt_that_finds_a_row_changed_leaves_the_pair_to_the_reconciler(factory):
     payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
 

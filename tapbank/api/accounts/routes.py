@@ -31,7 +31,10 @@ blp = Blueprint("accounts", __name__, description="Accounts, deposits and keys."
 def visible_account(account_id: uuid.UUID, *, for_update: bool = False) -> Account:
     """The customer account if the caller may see it; 404 otherwise, so ids do not leak."""
     principal = authenticate()
-    account = db.session.get(Account, account_id, with_for_update=for_update)
+    # FOR NO KEY UPDATE, as every writer of accounts locks them: the foreign-key checks of
+    # halves being taken for the account meanwhile need not wait for it.
+    lock = {"key_share": True} if for_update else None
+    account = db.session.get(Account, account_id, with_for_update=lock)
     if (
         account is None
         or account.account_type == AccountType.FUNDING
