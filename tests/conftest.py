@@ -9,6 +9,7 @@ from sqlalchemy import text
 from tapbank import create_app
 from tapbank.config import TestingConfig
 from tapbank.extensions import db
+from tapbank.ledger.emptying import truncate_with_the_ledger
 from tapbank.models.accounts import FUNDING_ACCOUNT_ID
 from tests import database
 from tests.factories import Factory
@@ -73,7 +74,8 @@ def app(migrated_app):
 
 def clear_tables() -> None:
     """Empty every table and restore the funding account to zero."""
-    db.session.execute(text(f"TRUNCATE {', '.join(database.TABLES)} CASCADE"))
+    others = tuple(table for table in database.TABLES if table != "transfers")
+    truncate_with_the_ledger(db.session, others, cascade=True)
     db.session.execute(
         text(
             "INSERT INTO accounts (id, owner_name, account_type, bank_name, currency, balance, "

@@ -20,7 +20,6 @@ TABLES = [
     "tap_queue",
     "halves",
     "taps",
-    "entries",
     "transfers",
     "failures",
     "auth_failures",

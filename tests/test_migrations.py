@@ -1,5 +1,7 @@
 """The migration chain: one head, and it builds (and unbuilds) the schema from an empty database."""
 
+from datetime import timedelta
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
@@ -10,6 +12,9 @@ from sqlalchemy import inspect, text
 
 from tapbank import create_app
 from tapbank.extensions import db
+from tapbank.ledger.accounts import open_account
+from tapbank.ledger.verify import verify_ledger
+from tapbank.models import AccountType
 from tapbank.models.accounts import FUNDING_ACCOUNT_ID
 from tapbank.schema_version import MIGRATIONS_DIR
 from tests import database
@@ -179,3 +184,97 @@ def test_0004_queues_every_tap_still_live_and_its_downgrade_gives_halves_their_o
         ("c5", "sender", "settled", "e5"),
     ]
     assert "tap_queue" not in tables()
+
+
+A, B, F = (
+    "'00000000-0000-0000-0000-00000000000a'",
+    "'00000000-0000-0000-0000-00000000000b'",
+    f"'{FUNDING_ACCOUNT_ID}'",
+)
+# A ledger as migration 0005's schema held it: three transfers, applied in the order deposit to
+# Ada, deposit to Bob, Ada pays Bob, with ids that sort in another order, and their six entries.
+LEDGER_AT_0005 = [
+    "INSERT INTO accounts (id, owner_name, account_type, bank_name, currency, balance, status) "
+    f"VALUES ({A}, 'Ada', 'checking', 'b', 'USD', 700, 'active'),"
+    f"       ({B}, 'Bob', 'checking', 'b', 'USD', 800, 'active')",
+    f"UPDATE accounts SET balance = -1500 WHERE id = {F}",
+    "INSERT INTO transfers (id, kind, tap_key, debit_account_id, credit_account_id, amount, "
+    "currency) VALUES "
+    f"('00000000-0000-0000-0000-0000000000e3', 'deposit', NULL, {F}, {A}, 1000, 'USD'),"
+    f"('00000000-0000-0000-0000-0000000000e1', 'deposit', NULL, {F}, {B}, 500, 'USD'),"
+    f"('00000000-0000-0000-0000-0000000000e2', 'tap', '00000000-0000-0000-0000-0000000000c1', "
+    f"{A}, {B}, 300, 'USD')",
+    "INSERT INTO entries (transfer_id, account_id, amount, balance_after) VALUES "
+    f"('00000000-0000-0000-0000-0000000000e3', {F}, -1000, -1000),"
+    f"('00000000-0000-0000-0000-0000000000e3', {A}, 1000, 1000),"
+    f"('00000000-0000-0000-0000-0000000000e1', {F}, -500, -1500),"
+    f"('00000000-0000-0000-0000-0000000000e1', {B}, 500, 500),"
+    f"('00000000-0000-0000-0000-0000000000e2', {A}, -300, 700),"
+    f"('00000000-0000-0000-0000-0000000000e2', {B}, 300, 800)",
+]
+# Every entry, as (transfer, account, signed amount, balance after), in the order applied.
+ENTRIES_IN_ORDER = [
+    ("e3", "01", -1000, -1000),
+    ("e3", "0a", 1000, 1000),
+    ("e1", "01", -500, -1500),
+    ("e1", "0b", 500, 500),
+    ("e2", "0a", -300, 700),
+    ("e2", "0b", 300, 800),
+]
+
+
+def entries_in_order(order_by: str) -> list:
+    return [
+        tuple(row)
+        for row in run_sql(
+            "SELECT right(transfer_id::text, 2), right(account_id::text, 2), amount, "
+            f"balance_after FROM entries ORDER BY {order_by}"
+        )
+    ]
+
+
+def test_0006_carries_every_entry_into_its_transfer_and_its_downgrade_gives_them_back(empty_app):
+    upgrade(revision="0005")
+    run_sql(*LEDGER_AT_0005)
+
+    upgrade(revision="0006")
+
+    transfers = run_sql(
+        "SELECT right(id::text, 2), debit_balance_after, credit_balance_after FROM transfers "
+        "ORDER BY ledger_seq"
+    )
+    assert transfers == [("e3", -1000, 1000), ("e1", -1500, 500), ("e2", 700, 800)]
+    assert entries_in_order("ledger_seq, amount") == ENTRIES_IN_ORDER
+    assert "entries" not in tables()
+    checks = verify_ledger(db.session, ttl=timedelta(seconds=120), interval=timedelta(seconds=1))
+    db.session.rollback()
+    assert [check.statement for check in checks if not check.holds] == []
+    # A transfer written after the migration takes the next place in the order.
+    account, _ = open_account(
+        db.session,
+        owner_name="Cy",
+        account_type=AccountType.CHECKING,
+        bank_name="b",
+        currency="USD",
+        opening_deposit=5,
+    )
+    db.session.commit()
+    assert run_sql(
+        f"SELECT max(ledger_seq) FROM transfers WHERE credit_account_id = '{account.id}'"
+    ) == [(4,)]
+
+    downgrade(revision="0005")
+
+    assert "entries" in tables()
+    assert entries_in_order("id")[:6] == ENTRIES_IN_ORDER
+    refused = run_sql(
+        "SELECT count(*) FROM pg_trigger WHERE tgname = 'entries_append_only' "
+        "AND tgrelid = 'entries'::regclass"
+    )
+    assert refused == [(1,)]
+    columns = {c["name"] for c in inspect(db.engine).get_columns("transfers")}
+    assert columns.isdisjoint({"debit_balance_after", "credit_balance_after", "ledger_seq"})
+
+    upgrade()
+
+    assert entries_in_order("ledger_seq, amount")[:6] == ENTRIES_IN_ORDER

@@ -38,16 +38,13 @@ def _fund(session: Session, ids: list, balance: int, currency: str) -> None:
         "CREATE TEMP TABLE seeded_deposits ON COMMIT DROP AS "
         "SELECT gen_random_uuid() AS transfer_id, id AS account_id, ord "
         "FROM unnest(:ids) WITH ORDINALITY AS seeded(id, ord)",
+        # In order, so each deposit's ledger_seq follows the funding account's running balance.
         "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, currency, "
-        "memo) SELECT transfer_id, 'deposit', :funding, account_id, :amount, :currency, "
-        "'seeded deposit' FROM seeded_deposits ORDER BY ord",
-        # Entries in order, so each funding entry's balance_after is the running balance.
-        "INSERT INTO entries (transfer_id, account_id, amount, balance_after) "
-        "SELECT transfer_id, entry.account_id, entry.amount, entry.balance_after "
-        "FROM seeded_deposits d, (SELECT balance FROM accounts WHERE id = :funding) f, "
-        "LATERAL (VALUES (1, :funding, -:amount, f.balance - CAST(:amount AS bigint) * d.ord), "
-        "                (2, d.account_id, :amount, :amount)) "
-        "AS entry(side, account_id, amount, balance_after) ORDER BY d.ord, entry.side",
+        "memo, debit_balance_after, credit_balance_after) "
+        "SELECT transfer_id, 'deposit', :funding, account_id, :amount, :currency, "
+        "'seeded deposit', f.balance - CAST(:amount AS bigint) * d.ord, :amount "
+        "FROM seeded_deposits d, (SELECT balance FROM accounts WHERE id = :funding) f "
+        "ORDER BY d.ord",
         "UPDATE accounts SET balance = balance + :amount WHERE id = ANY(:ids)",
         "UPDATE accounts SET balance = balance - CAST(:amount AS bigint) * cardinality(:ids) "
         "WHERE id = :funding",

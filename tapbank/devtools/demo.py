@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from tapbank.keys import key_digest
 from tapbank.ledger.accounts import deposit, open_account
+from tapbank.ledger.emptying import truncate_with_the_ledger
 from tapbank.models import Account, AccountStatus, AccountType
 
 DEMO_FILE = "demo-accounts.json"
 DEMO_OPENING_BALANCE = 100_000_000  # 1,000,000.00: enough for long simulations
 DEMO_OWNERS = ("Alice Demo", "Bob Demo")
-# Tables a demo reset empties; accounts and the workers' rows stay.
-RESET_TABLES = ("tap_queue", "halves", "taps", "entries", "transfers", "failures", "auth_failures")
+# Tables a demo reset empties besides transfers; accounts and the workers' rows stay.
+RESET_TABLES = ("tap_queue", "halves", "taps", "failures", "auth_failures")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def demo_accounts(session: Session, instance_path: Path, currency: str) -> list[
 
 def reset_demo(session: Session, instance_path: Path, currency: str) -> list[DemoAccount]:
     """Empty taps, transfers, failures and auth failures; zero every balance; refund the demo."""
-    session.execute(text(f"TRUNCATE {', '.join(RESET_TABLES)}"))
+    truncate_with_the_ledger(session, RESET_TABLES)
     session.execute(text("UPDATE accounts SET balance = 0 WHERE balance <> 0"))
     known = [account for account in _read(instance_path) if _exists(session, account)]
     for account in known:

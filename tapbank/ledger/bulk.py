@@ -1,5 +1,4 @@
-"""Moving money for a batch of settled taps: their transfers, entries and balances in a few
-set-based statements."""
+"""Moving money for a batch of settled taps: their transfers and balances in two statements."""
 
 import uuid
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ TRANSFER_COLUMNS = (
     "credit_account_id",
     "amount",
     "currency",
+    "debit_balance_after",
+    "credit_balance_after",
 )
-ENTRY_COLUMNS = ("transfer_id", "account_id", "amount", "balance_after")
 
 SET_BALANCES = text(
     "UPDATE accounts SET balance = moved.balance "
@@ -48,33 +48,27 @@ class Movement:
 def write_movements(
     session: Session, movements: list[Movement], balances: dict[Id, int]
 ) -> list[str]:
-    """Write one transfer and its two entries per movement, in order, and set the batch's
-    balances; returns the transfer ids in the movements' order."""
+    """Write one transfer per movement, in order, and set the batch's balances; returns the
+    transfer ids in the movements' order."""
     if not movements:
         return []
     transfer_ids = [time_ordered_id_text() for _ in movements]
-    transfers, entries = [], []
-    for transfer_id, movement in zip(transfer_ids, movements, strict=True):
-        transfers.append(
-            (
-                transfer_id,
-                TransferKind.TAP.value,
-                movement.tap_key,
-                movement.payer_id,
-                movement.payee_id,
-                movement.amount,
-                movement.currency,
-            )
+    transfers = [
+        (
+            transfer_id,
+            TransferKind.TAP.value,
+            movement.tap_key,
+            movement.payer_id,
+            movement.payee_id,
+            movement.amount,
+            movement.currency,
+            movement.payer_balance_after,
+            movement.payee_balance_after,
         )
-        entries.append(
-            (transfer_id, movement.payer_id, -movement.amount, movement.payer_balance_after)
-        )
-        entries.append(
-            (transfer_id, movement.payee_id, movement.amount, movement.payee_balance_after)
-        )
+        for transfer_id, movement in zip(transfer_ids, movements, strict=True)
+    ]
+    # In list order: each row draws its ledger_seq as it goes in, in the order balances ran.
     copy_rows(session, "transfers", TRANSFER_COLUMNS, transfers, plain=True)
-    # In list order, so entries take ascending ids in the order their balances ran.
-    copy_rows(session, "entries", ENTRY_COLUMNS, entries, plain=True)
     session.execute(
         SET_BALANCES, {"ids": array_literal(balances), "balances": array_literal(balances.values())}
     )

@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import Select, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from tapbank.models import Account, AccountType, Direction, Entry, Transfer
+from tapbank.models import Account, AccountType, Direction, Transfer
 from tapbank.pagination import Page, paginate
 
 
@@ -29,30 +29,45 @@ def account_history(
     session: Session, account_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page:
     """The account's settled transfers and deposits with direction and the balance after."""
-    counterparty = case(
-        (Transfer.debit_account_id == account_id, Transfer.credit_account_id),
-        else_=Transfer.debit_account_id,
-    )
-    query = (
-        select(
-            Entry.id.label("entry_id"),
-            Transfer.id.label("transfer_id"),
-            Transfer.kind,
-            case((Entry.amount > 0, Direction.CREDIT.value), else_=Direction.DEBIT.value).label(
-                "direction"
-            ),
-            Transfer.amount,
-            Transfer.currency,
-            counterparty.label("counterparty_account_id"),
-            Transfer.memo,
-            Transfer.tap_key,
-            Entry.balance_after,
-            Entry.created_at,
-        )
-        .join(Transfer, Transfer.id == Entry.transfer_id)
-        .where(Entry.account_id == account_id)
-    )
+    # Each side read through its own (account, ledger_seq) index; the newest of both merge.
+    history = union_all(
+        _one_side(
+            Transfer.debit_account_id == account_id,
+            Direction.DEBIT,
+            Transfer.credit_account_id,
+            Transfer.debit_balance_after,
+        ),
+        _one_side(
+            Transfer.credit_account_id == account_id,
+            Direction.CREDIT,
+            Transfer.debit_account_id,
+            Transfer.credit_balance_after,
+        ),
+    ).subquery("history")
     page = paginate(
-        session, query, [Entry.id], cursor, limit, parse=[int], key_of=lambda row: [row.entry_id]
+        session,
+        select(history),
+        [history.c.ledger_seq],
+        cursor,
+        limit,
+        parse=[int],
+        key_of=lambda row: [row.ledger_seq],
     )
     return Page(items=[row._asdict() for row in page.items], next_cursor=page.next_cursor)
+
+
+def _one_side(on_this_side, direction: Direction, counterparty, balance_after) -> Select:
+    """The transfers where the account is on one side, as history items."""
+    return select(
+        Transfer.ledger_seq,
+        Transfer.id.label("transfer_id"),
+        Transfer.kind,
+        literal(direction.value).label("direction"),
+        Transfer.amount,
+        Transfer.currency,
+        counterparty.label("counterparty_account_id"),
+        Transfer.memo,
+        Transfer.tap_key,
+        balance_after.label("balance_after"),
+        Transfer.created_at,
+    ).where(on_this_side)

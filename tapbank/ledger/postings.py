@@ -1,4 +1,4 @@
-"""Posting transfers: two entries that sum to zero, each with the balance it leaves."""
+"""Posting one transfer: debit one account, credit another, and record the balances it leaves."""
 
 import uuid
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tapbank.domain_errors import CurrencyMismatch, InsufficientFunds, UnknownAccount
-from tapbank.models import Account, AccountType, Entry, Transfer, TransferKind
+from tapbank.models import Account, AccountType, Transfer, TransferKind
 from tapbank.models.types import time_ordered_id
 
 
@@ -42,7 +42,7 @@ def lock_accounts(session: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UU
 
 
 def post_transfer(session: Session, posting: Posting) -> Transfer:
-    """Write one transfer with its two entries and move the balances; flushes, never commits."""
+    """Write one transfer and move both balances; flushes, never commits."""
     named = {posting.debit_account_id, posting.credit_account_id}
     accounts = lock_accounts(session, named)
     if accounts.keys() != named:
@@ -52,6 +52,8 @@ def post_transfer(session: Session, posting: Posting) -> Transfer:
         raise CurrencyMismatch()
     if debit.account_type != AccountType.FUNDING and debit.balance < posting.amount:
         raise InsufficientFunds()
+    debit.balance -= posting.amount
+    credit.balance += posting.amount
     transfer = Transfer(
         id=time_ordered_id(),
         kind=posting.kind,
@@ -61,25 +63,9 @@ def post_transfer(session: Session, posting: Posting) -> Transfer:
         amount=posting.amount,
         currency=posting.currency,
         memo=posting.memo,
+        debit_balance_after=debit.balance,
+        credit_balance_after=credit.balance,
     )
-    debit.balance -= posting.amount
-    credit.balance += posting.amount
     session.add(transfer)
-    session.add_all(
-        [
-            Entry(
-                transfer=transfer,
-                account_id=debit.id,
-                amount=-posting.amount,
-                balance_after=debit.balance,
-            ),
-            Entry(
-                transfer=transfer,
-                account_id=credit.id,
-                amount=posting.amount,
-                balance_after=credit.balance,
-            ),
-        ]
-    )
     session.flush()
     return transfer

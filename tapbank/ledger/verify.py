@@ -23,11 +23,8 @@ class Check:
 CHECKS = [
     (
         1,
-        "every transfer has two entries that sum to zero",
-        """SELECT count(*) FROM transfers t
-           LEFT JOIN (SELECT transfer_id, count(*) AS n, sum(amount) AS total
-                      FROM entries GROUP BY transfer_id) e ON e.transfer_id = t.id
-           WHERE e.n IS DISTINCT FROM 2 OR e.total <> 0""",
+        "every transfer moves a positive amount from one account to another",
+        "SELECT count(*) FROM transfers WHERE amount <= 0 OR debit_account_id = credit_account_id",
     ),
     (
         1,
@@ -45,7 +42,7 @@ CHECKS = [
     ),
     (
         2,
-        "every balance equals the sum of its account's entries",
+        "every balance equals its account's credits minus its debits",
         """SELECT count(*) FROM accounts a
            LEFT JOIN (SELECT account_id, sum(amount) AS total FROM entries GROUP BY account_id) e
              ON e.account_id = a.id
@@ -53,17 +50,29 @@ CHECKS = [
     ),
     (
         2,
-        "no entry's balance_after disagrees with the running sum of its account's entries",
-        """SELECT count(*) FROM (
-             SELECT balance_after,
-                    sum(amount) OVER (PARTITION BY account_id ORDER BY id) AS running
-             FROM entries) e
-           WHERE e.balance_after <> e.running""",
+        "every balance equals the balance-after its latest transfer recorded for it",
+        """SELECT count(*) FROM accounts a
+           JOIN LATERAL (SELECT balance_after FROM entries e WHERE e.account_id = a.id
+                         ORDER BY ledger_seq DESC LIMIT 1) latest ON true
+           WHERE a.balance <> latest.balance_after""",
     ),
     (
         2,
-        "no customer balance is below zero",
-        "SELECT count(*) FROM accounts WHERE account_type <> 'funding' AND balance < 0",
+        "each account's balances-after chain without a gap, in the order its transfers ran",
+        """SELECT count(*) FROM (
+             SELECT amount, balance_after,
+                    lag(balance_after, 1, 0::bigint)
+                      OVER (PARTITION BY account_id ORDER BY ledger_seq) AS before
+             FROM entries) e
+           WHERE e.before + e.amount <> e.balance_after""",
+    ),
+    (
+        2,
+        "no customer balance is below zero, now or after any transfer",
+        """SELECT (SELECT count(*) FROM accounts
+                   WHERE account_type <> 'funding' AND balance < 0)
+                + (SELECT count(*) FROM entries e JOIN accounts a ON a.id = e.account_id
+                   WHERE a.account_type <> 'funding' AND e.balance_after < 0)""",
     ),
     (
         3,
@@ -86,11 +95,11 @@ CHECKS = [
     ),
     (
         4,
-        "entries are append-only: the trigger refusing UPDATE and DELETE is in place",
+        "transfers are append-only: the triggers refusing UPDATE, DELETE and TRUNCATE are in place",
         # 'O' and 'A' fire in ordinary sessions; 'D' never fires and 'R' only on replicas.
-        """SELECT CASE WHEN count(*) = 1 THEN 0 ELSE 1 END FROM pg_trigger
-           WHERE tgname = 'entries_append_only' AND tgrelid = 'entries'::regclass
-             AND tgenabled IN ('O', 'A')""",
+        """SELECT 2 - count(*) FROM pg_trigger
+           WHERE tgrelid = 'transfers'::regclass AND tgenabled IN ('O', 'A')
+             AND tgname IN ('transfers_append_only', 'transfers_never_truncated')""",
     ),
     (
         5,

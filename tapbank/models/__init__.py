@@ -1,7 +1,7 @@
 """The tables, as typed SQLAlchemy models."""
 
 from tapbank.models.accounts import Account, AccountStatus, AccountType
-from tapbank.models.ledger import Direction, Entry, Transfer, TransferKind
+from tapbank.models.ledger import Direction, Transfer, TransferKind
 from tapbank.models.security import AuthFailure
 from tapbank.models.taps import Failure, Half, HalfStatus, QueuedTap, Side, Tap, TapStatus
 from tapbank.models.workers import JobId, JobRun, Worker, WorkerState
@@ -12,7 +12,6 @@ __all__ = [
     "AccountType",
     "AuthFailure",
     "Direction",
-    "Entry",
     "Failure",
     "Half",
     "HalfStatus",

@@ -24,6 +24,7 @@ from tapbank.devtools.demo import DEMO_FILE, DEMO_OPENING_BALANCE, DEMO_OWNERS
 from tapbank.devtools.injection import KINDS, age_taps
 from tapbank.devtools.simulator import Phone, ServerUnreachable, TapSimulator
 from tapbank.extensions import db
+from tapbank.ledger.emptying import truncate_with_the_ledger
 from tests import factories
 from tests.conftest import ADMIN_KEY
 from tests.live_server import free_port
@@ -681,7 +682,7 @@ def test_demo_setup_run_twice_keeps_the_same_accounts(runner):
 
 def test_demo_setup_remakes_the_accounts_when_the_database_lost_them(runner, instance):
     first = demo_lines(run(runner, "demo", "setup").output)
-    db.session.execute(text("TRUNCATE entries, transfers, accounts CASCADE"))
+    truncate_with_the_ledger(db.session, ("accounts",), cascade=True)
     db.session.commit()
 
     again = demo_lines(run(runner, "demo", "setup").output)

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tapbank.extensions import db
+from tapbank.ledger.emptying import truncate_with_the_ledger
 from tapbank.ledger.postings import Posting, post_transfer
 from tapbank.models import TransferKind
 from tapbank.models.accounts import FUNDING_ACCOUNT_ID
@@ -40,28 +41,73 @@ def deposited(factory, client, admin_headers):
     return accounts
 
 
-def test_the_database_refuses_to_update_an_entry(deposited):
-    before = scalar("SELECT sum(amount) FROM entries WHERE amount > 0")
-    error = refusal("UPDATE entries SET amount = amount + 1 WHERE amount > 0")
+def test_the_database_refuses_to_update_a_transfer(deposited):
+    before = scalar("SELECT sum(amount) FROM transfers")
+    error = refusal("UPDATE transfers SET amount = amount + 1")
 
     assert isinstance(error, psycopg.errors.RestrictViolation)
     assert "append-only" in str(error)
-    assert scalar("SELECT sum(amount) FROM entries WHERE amount > 0") == before
+    assert scalar("SELECT sum(amount) FROM transfers") == before
 
 
-def test_the_database_refuses_to_update_an_entrys_balance_after(deposited):
-    error = refusal("UPDATE entries SET balance_after = 0")
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("debit_balance_after", "0"), ("credit_balance_after", "0"), ("ledger_seq", "DEFAULT")],
+)
+def test_the_database_refuses_to_update_what_a_transfer_recorded(deposited, column, value):
+    error = refusal(f"UPDATE transfers SET {column} = {value}")
     assert isinstance(error, psycopg.errors.RestrictViolation)
 
 
-def test_the_database_refuses_to_delete_an_entry(deposited):
-    before = scalar("SELECT count(*) FROM entries")
-    assert before == 12
+def test_the_database_refuses_to_delete_a_transfer(deposited):
+    before = scalar("SELECT count(*) FROM transfers")
+    assert before == 6
 
-    error = refusal("DELETE FROM entries WHERE id = (SELECT max(id) FROM entries)")
+    error = refusal(
+        "DELETE FROM transfers WHERE ledger_seq = (SELECT max(ledger_seq) FROM transfers)"
+    )
 
     assert isinstance(error, psycopg.errors.RestrictViolation)
-    assert scalar("SELECT count(*) FROM entries") == before
+    assert scalar("SELECT count(*) FROM transfers") == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["TRUNCATE transfers CASCADE", "TRUNCATE accounts CASCADE"],
+    ids=["direct", "cascaded"],
+)
+def test_the_database_refuses_to_truncate_the_transfers(deposited, statement):
+    before = scalar("SELECT count(*) FROM transfers")
+
+    error = refusal(statement)
+
+    assert isinstance(error, psycopg.errors.RestrictViolation)
+    assert scalar("SELECT count(*) FROM transfers") == before
+
+
+def test_a_transfer_cannot_choose_its_place_in_the_ledger_order(deposited):
+    error = refusal(
+        "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, currency,"
+        " debit_balance_after, credit_balance_after, ledger_seq)"
+        " VALUES (:id, 'deposit', :debit, :credit, 1, 'USD', 0, 0, 1)",
+        id=uuid.uuid4(),
+        debit=FUNDING_ACCOUNT_ID,
+        credit=uuid.UUID(deposited[0].id),
+    )
+    assert isinstance(error, psycopg.errors.GeneratedAlways)
+
+
+def test_emptying_the_ledger_lifts_the_rule_only_inside_its_own_transaction(deposited):
+    truncate_with_the_ledger(db.session, ("tap_queue", "halves", "taps", "failures"))
+    assert scalar("SELECT count(*) FROM transfers") == 0
+    db.session.rollback()
+
+    assert scalar("SELECT count(*) FROM transfers") == 6
+    assert refusal("TRUNCATE transfers CASCADE") is not None
+    truncate_with_the_ledger(db.session, ("tap_queue", "halves", "taps", "failures"))
+    db.session.commit()
+    assert scalar("SELECT count(*) FROM transfers") == 0
+    assert isinstance(refusal("TRUNCATE transfers CASCADE"), psycopg.errors.RestrictViolation)
 
 
 def test_the_database_refuses_a_negative_customer_balance(deposited):
@@ -89,8 +135,9 @@ def test_the_funding_account_alone_may_go_below_zero(deposited):
 @pytest.mark.parametrize("amount", [0, -100])
 def test_the_database_refuses_a_transfer_that_is_not_positive(deposited, amount):
     error = refusal(
-        "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, currency)"
-        " VALUES (:id, 'deposit', :debit, :credit, :amount, 'USD')",
+        "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, currency,"
+        " debit_balance_after, credit_balance_after)"
+        " VALUES (:id, 'deposit', :debit, :credit, :amount, 'USD', 0, 0)",
         id=uuid.uuid4(),
         debit=FUNDING_ACCOUNT_ID,
         credit=uuid.UUID(deposited[0].id),
@@ -119,36 +166,20 @@ def test_a_posting_of_zero_is_refused_by_the_database_even_from_the_ledger_code(
     assert scalar("SELECT count(*) FROM transfers") == transfers_before
 
 
-def test_the_database_refuses_an_entry_of_zero(deposited):
-    transfer_id = scalar("SELECT transfer_id FROM entries LIMIT 1")
-    error = refusal(
-        "INSERT INTO entries (transfer_id, account_id, amount, balance_after)"
-        " VALUES (:transfer, :account, 0, 0)",
-        transfer=transfer_id,
-        account=uuid.UUID(deposited[0].id),
-    )
-    assert isinstance(error, psycopg.errors.CheckViolation)
-    assert error.diag.constraint_name == "ck_entries_amount_not_zero"
-
-
 # Ledger invariants after deposits
 
 
-def test_every_transfer_has_two_entries_that_sum_to_zero(deposited):
+def test_the_entries_view_shows_each_transfer_on_both_its_accounts_summing_to_zero(deposited):
     transfers = db.session.execute(
         text(
-            "SELECT t.id, count(e.id), coalesce(sum(e.amount), 0), t.amount FROM transfers t"
-            " LEFT JOIN entries e ON e.transfer_id = t.id GROUP BY t.id"
+            "SELECT t.id, count(*), sum(e.amount), max(e.amount), t.amount FROM transfers t"
+            " JOIN entries e ON e.transfer_id = t.id GROUP BY t.id"
         )
     ).all()
 
     assert len(transfers) == 6
-    for transfer_id, entry_count, total, amount in transfers:
-        assert (entry_count, total) == (2, 0), transfer_id
-        assert (
-            scalar("SELECT max(amount) FROM entries WHERE transfer_id = :id", id=transfer_id)
-            == amount
-        )
+    for transfer_id, entry_count, total, credited, amount in transfers:
+        assert (entry_count, total, credited) == (2, 0, amount), transfer_id
 
 
 def test_the_sum_of_all_balances_the_funding_accounts_included_is_zero(deposited):
@@ -158,11 +189,12 @@ def test_the_sum_of_all_balances_the_funding_accounts_included_is_zero(deposited
     assert funding == -(5000 + 120 + 1 + 250 + 7 + 99_999)
 
 
-def test_every_balance_equals_the_sum_of_its_entries_and_its_last_balance_after(deposited):
+def test_every_balance_equals_its_credits_less_its_debits_and_its_last_balance_after(deposited):
     rows = db.session.execute(
         text(
             "SELECT a.id, a.balance, coalesce(sum(e.amount), 0),"
-            " (SELECT balance_after FROM entries WHERE account_id = a.id ORDER BY id DESC LIMIT 1)"
+            " (SELECT balance_after FROM entries WHERE account_id = a.id"
+            "  ORDER BY ledger_seq DESC LIMIT 1)"
             " FROM accounts a LEFT JOIN entries e ON e.account_id = a.id GROUP BY a.id"
         )
     ).all()

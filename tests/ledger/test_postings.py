@@ -36,7 +36,11 @@ def test_a_deposit_counts_from_the_balance_another_process_just_committed(
     db.session.commit()
 
     assert factory.balance(opened) == 142
-    entries_total = db.session.execute(
-        text("SELECT sum(amount) FROM entries WHERE account_id = :id"), {"id": account.id}
-    ).scalar()
-    assert entries_total == 142
+    entries_total, last_balance_after = db.session.execute(
+        text(
+            "SELECT sum(amount), (array_agg(balance_after ORDER BY ledger_seq DESC))[1] "
+            "FROM entries WHERE account_id = :id"
+        ),
+        {"id": account.id},
+    ).one()
+    assert (entries_total, last_balance_after) == (142, 142)

@@ -36,11 +36,12 @@ def ledger(factory):
 
 
 @pytest.fixture
-def entries_trigger(app):
-    """Puts the entries trigger back as the migration made it, whatever a test did to it."""
+def transfer_triggers(app):
+    """Puts the transfers' triggers back as the migration made them, whatever a test did."""
     yield
     db.session.rollback()
-    db.session.execute(text("ALTER TABLE entries ENABLE TRIGGER entries_append_only"))
+    for trigger in ("transfers_append_only", "transfers_never_truncated"):
+        db.session.execute(text(f"ALTER TABLE transfers ENABLE TRIGGER {trigger}"))
     db.session.commit()
 
 
@@ -80,32 +81,51 @@ def test_a_sound_ledger_verifies(ledger, runner):
 BREAKAGES = {
     "a-balance-set-wrong": (
         ["UPDATE accounts SET balance = balance + 1 WHERE id = :bob"],
-        [(1, "sum of all balances"), (2, "every balance equals the sum")],
-    ),
-    "an-entry-amount-edited-behind-the-trigger": (
         [
-            "ALTER TABLE entries DISABLE TRIGGER entries_append_only",
-            "UPDATE entries SET amount = amount + 1 "
-            "WHERE id = (SELECT max(id) FROM entries WHERE account_id = :bob)",
-            "ALTER TABLE entries ENABLE TRIGGER entries_append_only",
+            (1, "sum of all balances"),
+            (2, "credits minus its debits"),
+            (2, "balance-after its latest transfer"),
         ],
-        [(1, "entries that sum to zero"), (2, "every balance equals"), (2, "balance_after")],
+    ),
+    "a-transfer-amount-edited-behind-the-trigger": (
+        [
+            "ALTER TABLE transfers DISABLE TRIGGER transfers_append_only",
+            "UPDATE transfers SET amount = amount + 1 WHERE ledger_seq = "
+            "(SELECT max(ledger_seq) FROM transfers WHERE credit_account_id = :bob)",
+            "ALTER TABLE transfers ENABLE TRIGGER transfers_append_only",
+        ],
+        [(2, "credits minus its debits"), (2, "chain without a gap")],
     ),
     "a-balance-after-edited-behind-the-trigger": (
         [
-            "ALTER TABLE entries DISABLE TRIGGER entries_append_only",
-            "UPDATE entries SET balance_after = balance_after - 1 "
-            "WHERE id = (SELECT min(id) FROM entries WHERE account_id = :bob)",
-            "ALTER TABLE entries ENABLE TRIGGER entries_append_only",
+            "ALTER TABLE transfers DISABLE TRIGGER transfers_append_only",
+            "UPDATE transfers SET credit_balance_after = credit_balance_after - 1"
+            " WHERE ledger_seq ="
+            " (SELECT min(ledger_seq) FROM transfers WHERE credit_account_id = :bob)",
+            "ALTER TABLE transfers ENABLE TRIGGER transfers_append_only",
         ],
-        [(2, "balance_after")],
+        [(2, "chain without a gap")],
+    ),
+    "a-customer-balance-after-below-zero-behind-the-trigger": (
+        [
+            "ALTER TABLE transfers DISABLE TRIGGER transfers_append_only",
+            # Bob's opening deposit: left at -1, and the chain breaks at it and at the next.
+            "UPDATE transfers SET credit_balance_after = -1 WHERE ledger_seq ="
+            " (SELECT min(ledger_seq) FROM transfers WHERE credit_account_id = :bob)",
+            "ALTER TABLE transfers ENABLE TRIGGER transfers_append_only",
+        ],
+        [(2, "chain without a gap"), (2, "below zero")],
     ),
     "the-append-only-trigger-disabled": (
-        ["ALTER TABLE entries DISABLE TRIGGER entries_append_only"],
+        ["ALTER TABLE transfers DISABLE TRIGGER transfers_append_only"],
+        [(4, "append-only")],
+    ),
+    "the-truncate-trigger-disabled": (
+        ["ALTER TABLE transfers DISABLE TRIGGER transfers_never_truncated"],
         [(4, "append-only")],
     ),
     "the-append-only-trigger-firing-only-on-replicas": (
-        ["ALTER TABLE entries ENABLE REPLICA TRIGGER entries_append_only"],
+        ["ALTER TABLE transfers ENABLE REPLICA TRIGGER transfers_append_only"],
         [(4, "append-only")],
     ),
     "a-settled-tap-that-also-failed": (
@@ -153,7 +173,7 @@ BREAKAGES = {
 
 
 @pytest.mark.parametrize(("statements", "broken"), BREAKAGES.values(), ids=BREAKAGES.keys())
-@pytest.mark.usefixtures("entries_trigger")
+@pytest.mark.usefixtures("transfer_triggers")
 def test_a_broken_invariant_fails_verification_naming_it(ledger, runner, statements, broken):
     assert verify(runner).exit_code == 0
     run_sql(*statements, **ledger)
@@ -168,10 +188,10 @@ def test_a_broken_invariant_fails_verification_naming_it(ledger, runner, stateme
     assert f"{len(broken)} invariant check(s) failed" in result.output
 
 
-def test_the_replica_only_trigger_really_lets_an_entry_change(ledger, entries_trigger):
+def test_the_replica_only_trigger_really_lets_a_transfer_change(ledger, transfer_triggers):
     # Why verification must treat a replica-only trigger as missing: it no longer refuses.
-    run_sql("ALTER TABLE entries ENABLE REPLICA TRIGGER entries_append_only")
-    changed = db.session.execute(text("UPDATE entries SET amount = amount WHERE id > 0"))
+    run_sql("ALTER TABLE transfers ENABLE REPLICA TRIGGER transfers_append_only")
+    changed = db.session.execute(text("UPDATE transfers SET amount = amount"))
     assert changed.rowcount > 0
     db.session.rollback()
 
@@ -192,5 +212,5 @@ def test_the_command_exits_0_then_1_as_a_real_process(ledger, database_url):
     run_sql("UPDATE accounts SET balance = balance + 1 WHERE id = :bob", **ledger)
     broken = run()
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "2 invariant check(s) failed" in broken.stderr
+    assert "3 invariant check(s) failed" in broken.stderr
     assert "FAILED (1 offending)  invariant 2: every balance equals" in broken.stdout
