@@ -43,6 +43,7 @@ class Config:
         self.TAPBANK_RECONCILE_INTERVAL_MS = _int_env("TAPBANK_RECONCILE_INTERVAL_MS", 500)
         self.TAPBANK_RECONCILE_BATCH = _int_env("TAPBANK_RECONCILE_BATCH", 1000)
         self.TAPBANK_SETTLE_INLINE = os.environ.get("TAPBANK_SETTLE_INLINE", "1") != "0"
+        self.TAPBANK_INLINE_LOCK_TIMEOUT_MS = _int_env("TAPBANK_INLINE_LOCK_TIMEOUT_MS", 200)
         self.TAPBANK_SCHEDULER = os.environ.get("TAPBANK_SCHEDULER", self.DEFAULT_SCHEDULER)
         self.TAPBANK_AUTH_FAILURE_LIMIT = 20
         self.TAPBANK_AUTH_FAILURE_WINDOW_SECONDS = 60
@@ -60,6 +61,8 @@ class Config:
             raise ConfigurationError("TAPBANK_MAX_TRANSFER_MINOR must be at least 1")
         if self.TAPBANK_RECONCILE_BATCH < 1 or self.TAPBANK_RECONCILE_INTERVAL_MS < 1:
             raise ConfigurationError("the reconcile batch and interval must be positive")
+        if not 1 <= self.TAPBANK_INLINE_LOCK_TIMEOUT_MS <= 1000:
+            raise ConfigurationError("TAPBANK_INLINE_LOCK_TIMEOUT_MS must be 1 to 1000")
 
 
 class DevelopmentConfig(Config):

@@ -26,6 +26,20 @@ BATCH_PAIRS = Histogram(
     "Pairs one settlement batch took.",
     buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
 )
+QUEUE_ENTRIES_MENDED = Counter(
+    "tapbank_queue_entries_mended_total",
+    "Queue entries found disagreeing with their tap, and mended.",
+)
+PAIRS_SET_ASIDE = Counter(
+    "tapbank_pairs_set_aside_total",
+    "Times a matched pair was set aside: it failed alone, or an account of it was held.",
+    ["cause"],
+)
+SET_ASIDE = Gauge(
+    "tapbank_set_aside_pairs",
+    "Matched pairs set aside, waiting to be retried, as a worker last saw them.",
+    multiprocess_mode="livemax",
+)
 BACKLOG = Gauge(
     "tapbank_backlog_matched",
     "Matched pairs waiting for the reconciler, as a worker last saw them.",

@@ -17,6 +17,7 @@ from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.scheduler import jobs, new_worker
 from tapbank.scheduler.status import scheduler_status
+from tapbank.taps.set_aside import set_aside_summary
 from tapbank.taps.settlement import tap_ttl
 
 ledger_cli = AppGroup("ledger", help="Check the ledger.")
@@ -47,9 +48,16 @@ def verify_command():
             ttl=tap_ttl(),
             interval=timedelta(milliseconds=config["TAPBANK_RECONCILE_INTERVAL_MS"]),
         )
+        set_aside = set_aside_summary(session)
     for check in checks:
         verdict = "ok    " if check.holds else f"FAILED ({check.offenders} offending)"
         click.echo(f"{verdict}  invariant {check.number}: {check.statement}")
+    if set_aside.count:
+        click.echo(
+            f"warning: {set_aside.count} matched pair(s) set aside, retried with a backoff "
+            f"(oldest matched {set_aside.oldest_age_s:.0f}s ago; last error: "
+            f"{set_aside.last_error})"
+        )
     failed = [check for check in checks if not check.holds]
     if failed:
         click.echo(f"{len(failed)} invariant check(s) failed", err=True)
@@ -96,3 +104,9 @@ def status_command(as_json: bool):
         f"backlog: {backlog['matched']} matched (oldest {backlog['oldest_matched_age_s']:.1f}s), "
         f"{backlog['awaiting']} awaiting a half"
     )
+    set_aside = backlog["set_aside"]
+    if set_aside["count"]:
+        click.echo(
+            f"set aside: {set_aside['count']} pairs (oldest {set_aside['oldest_age_s']:.1f}s), "
+            f"last error: {set_aside['last_error']}"
+        )

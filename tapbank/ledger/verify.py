@@ -103,10 +103,13 @@ CHECKS = [
     ),
     (
         5,
-        "every acknowledged half is settled, failed, or younger than the TTL plus one interval",
+        "every acknowledged half is settled, failed, set aside (a warning, below), or younger "
+        "than the TTL plus one interval",
         """SELECT count(*) FROM halves h JOIN taps t ON t.key = h.tap_key
            WHERE t.status NOT IN ('settled', 'failed')
-             AND h.received_at < now() - CAST(:allowed AS interval)""",
+             AND h.received_at < now() - CAST(:allowed AS interval)
+             AND NOT EXISTS (SELECT 1 FROM tap_queue q
+                             WHERE q.tap_key = t.key AND q.retry_at IS NOT NULL)""",
     ),
     (
         5,

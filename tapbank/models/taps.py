@@ -75,7 +75,8 @@ class Tap(db.Model):
 
 
 class QueuedTap(db.Model):
-    """A tap not yet ended: awaiting its second half (matched_at null), or matched."""
+    """A tap not yet ended: awaiting its second half (matched_at null), or matched; a matched
+    pair that failed alone, or met a held account, is set aside until retry_at."""
 
     __tablename__ = "tap_queue"
     __table_args__ = (
@@ -83,14 +84,19 @@ class QueuedTap(db.Model):
             "ix_tap_queue_matched",
             "matched_at",
             "tap_key",
-            postgresql_where="matched_at IS NOT NULL",
+            postgresql_where="matched_at IS NOT NULL AND retry_at IS NULL",
         ),
         Index("ix_tap_queue_awaiting", "created_at", postgresql_where="matched_at IS NULL"),
+        Index("ix_tap_queue_set_aside", "retry_at", postgresql_where="retry_at IS NOT NULL"),
     )
 
     tap_key: Mapped[uuid.UUID] = mapped_column(ForeignKey("taps.key"), primary_key=True)
     created_at: Mapped[CreatedAt]
     matched_at: Mapped[Timestamp | None]
+    retry_at: Mapped[Timestamp | None]
+    set_aside_at: Mapped[Timestamp | None]
+    attempts: Mapped[int] = mapped_column(server_default="0", default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class Half(db.Model):

@@ -10,8 +10,9 @@ from flask import Flask, current_app
 
 from tapbank.extensions import db
 from tapbank.metrics import record_batch, record_expiries
+from tapbank.scheduler.batches import retry_set_aside_pairs, settle_next_batch
 from tapbank.taps.expiry import expire_lone_halves
-from tapbank.taps.settlement import settle_batch, tap_ttl
+from tapbank.taps.settlement import BatchResult, settle_batch, tap_ttl
 
 log = logging.getLogger(__name__)
 
@@ -27,42 +28,55 @@ class PassTotals:
     settled: int = 0
     failed: int = 0
     expired: int = 0
+    set_aside: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
             f"batches={self.batches} settled={self.settled} failed={self.failed} "
-            f"expired={self.expired}"
+            f"expired={self.expired} set_aside={self.set_aside}"
         )
 
 
 def reconcile(stop: threading.Event | None = None) -> PassTotals:
-    """Settle matched pairs batch by batch until none are left, time is up, or stop is set."""
+    """Settle matched pairs batch by batch until none are left, time is up, or stop is set;
+    then retry the set-aside pairs that are due."""
     batch_size = current_app.config["TAPBANK_RECONCILE_BATCH"]
     ttl = tap_ttl()
     totals = PassTotals()
     deadline = time.monotonic() + RUN_TIME_BUDGET_SECONDS
     while True:
-        result = settle_batch(db.session, limit=batch_size, ttl=ttl)
-        db.session.commit()
-        if result.taken == 0:
+        result = settle_next_batch(db.session, limit=batch_size, ttl=ttl)
+        _count(totals, result)
+        if time.monotonic() > deadline or (stop and stop.is_set()):
             break
-        record_batch(result)
-        totals.batches += 1
-        totals.settled += result.settled
-        totals.failed += result.failed
-        for reason, count in result.reasons.items():
-            totals.reasons[reason] = totals.reasons.get(reason, 0) + count
-        log.info(
-            "reconcile batch: taken=%d settled=%d failed=%d duration_ms=%.1f",
-            result.taken,
-            result.settled,
-            result.failed,
-            result.seconds * 1000,
-        )
-        if result.taken < batch_size or time.monotonic() > deadline or (stop and stop.is_set()):
-            break
+        if not result.taken and not result.set_aside:
+            break  # nothing left, or a row changed under the batch: the next run goes on
+        if result.taken and result.taken + result.set_aside < batch_size:
+            break  # the backlog is drained
+        # Else a full batch, or pairs set aside for a held account: the next batch goes on.
+    _count(totals, retry_set_aside_pairs(db.session, ttl=ttl))
     return totals
+
+
+def _count(totals: PassTotals, result: BatchResult) -> None:
+    """Add a committed batch's outcomes to the run's totals, its metrics and the log."""
+    totals.set_aside += result.set_aside
+    if not result.taken:
+        return
+    record_batch(result)
+    totals.batches += 1
+    totals.settled += result.settled
+    totals.failed += result.failed
+    for reason, count in result.reasons.items():
+        totals.reasons[reason] = totals.reasons.get(reason, 0) + count
+    log.info(
+        "reconcile batch: taken=%d settled=%d failed=%d duration_ms=%.1f",
+        result.taken,
+        result.settled,
+        result.failed,
+        result.seconds * 1000,
+    )
 
 
 def expire(stop: threading.Event | None = None) -> PassTotals:

@@ -1,5 +1,6 @@
 """What every worker is doing, read from the database so any API process can tell."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tapbank.models import JobId, JobRun, QueuedTap, Worker, WorkerState
 from tapbank.taps.queries import QUEUED_AWAITING, QUEUED_MATCHED
+from tapbank.taps.set_aside import set_aside_summary
 
 
 def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
@@ -39,6 +41,7 @@ def scheduler_status(session: Session, *, stale_after: timedelta) -> dict:
             "matched": matched,
             "awaiting": awaiting,
             "oldest_matched_age_s": (now - oldest_matched).total_seconds() if oldest_matched else 0,
+            "set_aside": asdict(set_aside_summary(session)),
         },
     }
 

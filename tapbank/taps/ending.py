@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 from tapbank.domain_errors import ConcurrentChange
 from tapbank.driver import array_literal, copy_rows, execute_unprepared
 from tapbank.ledger.bulk import Id, Movement, write_movements
+from tapbank.metrics import QUEUE_ENTRIES_MENDED
 from tapbank.models.types import time_ordered_id_text
 
 log = logging.getLogger(__name__)
 
 FAILURE_COLUMNS = ("id", "tap_key", "reasons", "message")
+HALFLESS = "the tap is marked matched but lacks a half: an operator must look at it"
 
 
 @dataclass
@@ -102,3 +104,48 @@ def end_taps(
             dequeued,
         )
         raise ConcurrentChange()
+
+
+def mend_queue_entries(session: Session, disagreeing: dict[Id, str]) -> None:
+    """Mend queue entries taken as matched whose tap is not a whole matched pair (tap_key -> the
+    tap's status): an ended tap's entry is removed, an awaiting tap's goes back to awaiting, and
+    a tap marked matched that lacks a half is set aside for the operator. Not states tapbank
+    writes, so each is reported; none stops the batch's other pairs."""
+    ended = [key for key, status in disagreeing.items() if status in ("settled", "failed")]
+    awaiting = [
+        key
+        for key, status in disagreeing.items()
+        if status in ("awaiting_sender", "awaiting_receiver")
+    ]
+    halfless = [key for key, status in disagreeing.items() if status == "matched"]
+    if ended:
+        execute_unprepared(
+            session,
+            "DELETE FROM tap_queue WHERE tap_key = ANY(CAST(%(keys)s AS uuid[]))",
+            {"keys": array_literal(ended)},
+        )
+    if awaiting:
+        execute_unprepared(
+            session,
+            "UPDATE tap_queue SET matched_at = NULL, retry_at = NULL "
+            "WHERE tap_key = ANY(CAST(%(keys)s AS uuid[]))",
+            {"keys": array_literal(awaiting)},
+        )
+    if halfless:
+        execute_unprepared(
+            session,
+            "UPDATE tap_queue SET retry_at = now() + interval '5 minutes', set_aside_at = now(), "
+            "attempts = attempts + 1, last_error = %(why)s "
+            "WHERE tap_key = ANY(CAST(%(keys)s AS uuid[]))",
+            {"keys": array_literal(halfless), "why": HALFLESS},
+        )
+    QUEUE_ENTRIES_MENDED.inc(len(disagreeing))
+    log.error(
+        "mended %d queue entries that disagreed with their tap: %d of ended taps removed, "
+        "%d of awaiting taps put back to awaiting, %d of taps marked matched without both "
+        "halves set aside",
+        len(disagreeing),
+        len(ended),
+        len(awaiting),
+        len(halfless),
+    )

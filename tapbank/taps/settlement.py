@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import psycopg
 from flask import current_app
-from sqlalchemy import ARRAY, Cast, Select, Text, Uuid, bindparam, cast, func, select
+from sqlalchemy import ARRAY, Cast, Select, Text, Uuid, bindparam, cast, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,8 @@ from tapbank.domain_errors import ConcurrentChange
 from tapbank.driver import array_literal
 from tapbank.ledger.bulk import Movement
 from tapbank.models import Account, AccountStatus, Side, TapStatus
-from tapbank.taps.ending import Outcomes, write_outcomes
-from tapbank.taps.queries import HALVES, QUEUE, QUEUED_MATCHED, TAPS
+from tapbank.taps.ending import Outcomes, mend_queue_entries, write_outcomes
+from tapbank.taps.queries import HALVES, NOT_SET_ASIDE, QUEUE, QUEUED_MATCHED, TAPS
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
 
@@ -38,10 +38,20 @@ class BatchResult:
     failed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    set_aside: int = 0
 
     @property
     def taken(self) -> int:
         return self.settled + self.failed
+
+    def add(self, other: "BatchResult") -> None:
+        """Count another batch's outcomes into this one."""
+        self.settled += other.settled
+        self.failed += other.failed
+        self.set_aside += other.set_aside
+        self.seconds += other.seconds
+        for reason, count in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
 
 
 def settle_batch(
@@ -94,11 +104,20 @@ def settle_inline(session: Session, key: uuid.UUID) -> BatchResult | None:
     """
     try:
         with session.begin_nested():
+            # Its accounts at once or not at all: a batch holding them must not hold this PUT.
+            session.execute(INLINE_LOCK_TIMEOUT, {"ms": _inline_lock_timeout_ms()})
             return settle_batch(session, limit=1, ttl=tap_ttl(), keys=[key])
     # psycopg.Error too: COPY and the unprepared statements run on the driver's own cursor.
     except (DBAPIError, psycopg.Error, ConcurrentChange):
         log.warning("inline settlement deferred to the reconciler", exc_info=True)
         return None
+
+
+INLINE_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', CAST(:ms AS text), true)")
+
+
+def _inline_lock_timeout_ms() -> int:
+    return current_app.config["TAPBANK_INLINE_LOCK_TIMEOUT_MS"]
 
 
 def tap_ttl() -> timedelta:
@@ -114,17 +133,16 @@ def _take_matched_pairs(
         rows = session.execute(TAKE_MATCHED, {"limit": limit})
     else:
         rows = session.execute(TAKE_MATCHED_AMONG_KEYS, {"limit": limit, "keys": keys})
-    pairs, disagreeing = [], 0
+    pairs, disagreeing = [], {}
     for row in rows.all():
         facts = row._asdict()
-        if facts.pop("tap_status") == TapStatus.MATCHED:
+        status = facts.pop("tap_status")
+        if status == TapStatus.MATCHED and None not in (facts["payer_id"], facts["payee_id"]):
             pairs.append(PairedHalves(**facts))
         else:
-            disagreeing += 1
+            disagreeing[facts["tap_key"]] = status
     if disagreeing:
-        # Not a state tapbank writes: the operator's to mend (ledger verify names it), never a
-        # reason to stop settling every other pair.
-        log.error("passed over %d taps queued as matched that are not", disagreeing)
+        mend_queue_entries(session, disagreeing)
     return pairs
 
 
@@ -155,8 +173,12 @@ def _build_take_matched() -> Select:
         )
         .select_from(queue)
         .join(taps, taps.c.key == queue.c.tap_key)
-        .join(sender, (sender.c.tap_key == taps.c.key) & (sender.c.side == Side.SENDER))
-        .join(receiver, (receiver.c.tap_key == taps.c.key) & (receiver.c.side == Side.RECEIVER))
+        # Outer joins: an entry queued as matched whose tap lacks a half is found and mended,
+        # not silently left behind.
+        .outerjoin(sender, (sender.c.tap_key == taps.c.key) & (sender.c.side == Side.SENDER))
+        .outerjoin(
+            receiver, (receiver.c.tap_key == taps.c.key) & (receiver.c.side == Side.RECEIVER)
+        )
         .where(QUEUED_MATCHED)
         # Arrival order: matched_at is when the second half reached the server.
         .order_by(queue.c.matched_at, queue.c.tap_key)
@@ -167,9 +189,11 @@ def _build_take_matched() -> Select:
     )
 
 
-# Built once: every batch, and every inline attempt, runs one of these.
-TAKE_MATCHED = _build_take_matched()
-TAKE_MATCHED_AMONG_KEYS = TAKE_MATCHED.where(TAPS.c.key.in_(bindparam("keys", expanding=True)))
+# Built once: every batch, and every inline attempt, runs one of these. A batch of the backlog
+# passes over set-aside pairs; a batch of named keys (inline, a retry) takes them as they are.
+_TAKE = _build_take_matched()
+TAKE_MATCHED = _TAKE.where(NOT_SET_ASIDE)
+TAKE_MATCHED_AMONG_KEYS = _TAKE.where(TAPS.c.key.in_(bindparam("keys", expanding=True)))
 _accounts = Account.__table__
 # The batch's account ids as one array literal, not a parameter each: a thousand of those cost
 # more to bind than the lookups themselves. Unnested in a subquery, so that a cached generic

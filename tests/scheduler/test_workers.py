@@ -338,7 +338,12 @@ def test_the_status_shows_live_workers_running_a_killed_one_dead_and_the_backlog
             what="both workers to run, drain the backlog and report a healthy run",
         )
         assert both_running["healthy"] is True
-        assert both_running["backlog"] == {"matched": 0, "awaiting": 2, "oldest_matched_age_s": 0}
+        assert both_running["backlog"] == {
+            "matched": 0,
+            "awaiting": 2,
+            "oldest_matched_age_s": 0,
+            "set_aside": {"count": 0, "oldest_age_s": 0, "last_error": None},
+        }
         reconcile_runs = [job for job in both_running["jobs"] if job["id"] == "reconcile"]
         assert reconcile_runs and all(job["last_error"] is None for job in reconcile_runs)
 

@@ -601,31 +601,6 @@ def test_a_batch_takes_exactly_its_limit_oldest_match_first(deferred, payer, pay
     ]
 
 
-def test_a_queue_entry_its_tap_disagrees_with_is_passed_over_and_the_rest_settle(
-    deferred, payer, payee
-):
-    ended = matched_pair(deferred, payer, payee, amount=100)
-    assert reconcile(deferred).settled == 1
-    # Not a state tapbank writes: an ended tap queued again, as the oldest match of all.
-    db.session.execute(
-        text(
-            "INSERT INTO tap_queue (tap_key, created_at, matched_at) "
-            "VALUES (:key, now() - interval '1 minute', now() - interval '1 minute')"
-        ),
-        {"key": ended},
-    )
-    db.session.commit()
-    waiting = matched_pair(deferred, payer, payee, amount=200)
-
-    assert reconcile(deferred).settled == 1
-
-    assert read_tap(deferred, waiting)["status"] == "settled"
-    assert read_tap(deferred, ended)["status"] == "settled"
-    assert deferred.balance(payee) == 300
-    db.session.execute(text("DELETE FROM tap_queue WHERE tap_key = :key"), {"key": ended})
-    db.session.commit()
-
-
 def test_ending_taps_is_planned_for_each_batch_not_prepared_once_for_all(deferred):
     # psycopg prepares a statement on its fifth run; the database's plan made for any keys
     # loops over the whole key array once per row (see tapbank.driver.execute_unprepared).

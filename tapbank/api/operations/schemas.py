@@ -45,10 +45,27 @@ class JobSchema(ma.Schema):
     last_error = ma.fields.String(allow_none=True)
 
 
+class SetAsideSchema(ma.Schema):
+    count = ma.fields.Integer(metadata={"description": "Matched pairs set aside, to be retried."})
+    oldest_age_s = ma.fields.Float(
+        metadata={"description": "Since the oldest set-aside pair matched."}
+    )
+    last_error = ma.fields.String(
+        allow_none=True, metadata={"description": "Why the most recently set-aside pair was."}
+    )
+
+
 class BacklogSchema(ma.Schema):
-    matched = ma.fields.Integer()
+    matched = ma.fields.Integer(metadata={"description": "Matched pairs, set-aside ones included."})
     awaiting = ma.fields.Integer()
     oldest_matched_age_s = ma.fields.Float()
+    set_aside = ma.fields.Nested(
+        SetAsideSchema,
+        metadata={
+            "description": "Pairs that failed alone or met a held account: still matched, "
+            "retried with a backoff, never holding up another pair."
+        },
+    )
 
 
 class SchedulerStatusSchema(ma.Schema):
