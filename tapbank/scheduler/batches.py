@@ -14,6 +14,8 @@ import enum
 import logging
 from datetime import timedelta
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tapbank.domain_errors import ConcurrentChange
@@ -89,9 +91,6 @@ def trouble_of(error: BaseException) -> Trouble:
 
 
 def _is_driver_error(error: BaseException) -> bool:
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
     return isinstance(error, psycopg.Error | DBAPIError)
 
 
