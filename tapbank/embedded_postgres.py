@@ -91,8 +91,10 @@ def _start(data_dir: Path) -> str:
     # cleanup_mode=None: pgserver's own 'stop' lets whichever process exits last stop the
     # server, even one that only reused it; embedded_server decides instead.
     server = _pgserver().get_server(data_dir, cleanup_mode=None)
-    if not server.get_postmaster_info().is_running():
-        server.start()  # stopped since this process started it: get_server kept the handle
+    # Stopped since this process started it (get_server kept the handle). Asked of the pid file,
+    # not of the handle: a stopped postmaster not yet reaped by its parent still looks alive.
+    if not server_running(data_dir):
+        server.start()
     if _settings_changed(server.get_uri()) and fresh:
         # Nobody can be connected to a server made a moment ago: restart it to take them now.
         # An older server takes them at its next start.
