@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tapbank.config import Config, config_from_environment
 from tapbank.database_options import engine_options
-from tapbank.embedded_postgres import embedded_database_url, normalise_database_url
+from tapbank.embedded_postgres import database_url
 from tapbank.errors import ApiError, register_error_handlers
 from tapbank.extensions import db, migrate
 from tapbank.keys import development_admin_key
@@ -52,12 +52,6 @@ def _choose_database(app: Flask) -> None:
         app.config.get("SQLALCHEMY_DATABASE_URI"), Path(app.instance_path)
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
-
-
-def database_url(configured: str | None, instance_path: Path) -> str:
-    """The configured database's URL, or else the embedded server's under instance_path."""
-    url = configured or embedded_database_url(instance_path / "postgres")
-    return normalise_database_url(url)
 
 
 def _choose_admin_key(app: Flask) -> None:

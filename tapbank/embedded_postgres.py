@@ -21,6 +21,12 @@ import psycopg
 SERVER_SETTINGS = {"shared_buffers": "1GB"}
 
 
+def database_url(configured: str | None, instance_path: Path) -> str:
+    """The configured database's URL, or else the embedded server's under instance_path."""
+    url = configured or embedded_database_url(instance_path / "postgres")
+    return normalise_database_url(url)
+
+
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the PostgreSQL server whose data lives in data_dir; return its URL."""
     return start_server(data_dir)[0]
