@@ -9,7 +9,10 @@ import shutil
 import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Capped by default, so that the workers' connections (TAPBANK_DB_POOL_SIZE +
+# TAPBANK_DB_MAX_OVERFLOW each) fit a default PostgreSQL beside the reconciler workers
+# (docs/scaling.md, "Connection budget").
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8)))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
@@ -29,7 +32,10 @@ os.environ.setdefault(
 
 
 def on_starting(server):
-    """Start each server with an empty metrics folder."""
+    """Check the connection budget, and start each server with an empty metrics folder."""
+    from tapbank.gunicorn_hooks import check_connection_budget
+
+    check_connection_budget(server.cfg.workers, server.cfg.threads)
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)

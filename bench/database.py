@@ -101,7 +101,8 @@ def bench_config(database_url: str, admin_key: str, **overrides) -> TestingConfi
 @contextmanager
 def app_context(database_url: str, admin_key: str) -> Iterator[Flask]:
     """The app on database_url with its context pushed; its connections are closed after."""
-    app = create_app(bench_config(database_url, admin_key))
+    # Setting up writes whole chunks of a backlog in one statement: no request's time limit.
+    app = create_app(bench_config(database_url, admin_key, TAPBANK_DB_STATEMENT_TIMEOUT_MS=0))
     with app.app_context():
         try:
             yield app

@@ -8,7 +8,8 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from tapbank.config import Config, config_from_environment
-from tapbank.embedded_postgres import embedded_database_url, normalise_database_url
+from tapbank.database_options import engine_options
+from tapbank.embedded_postgres import database_url
 from tapbank.errors import ApiError, register_error_handlers
 from tapbank.extensions import db, migrate
 from tapbank.keys import development_admin_key
@@ -47,10 +48,10 @@ def build_app(config: Config | None = None) -> Flask:
 
 
 def _choose_database(app: Flask) -> None:
-    url = app.config.get("SQLALCHEMY_DATABASE_URI")
-    if not url:
-        url = embedded_database_url(Path(app.instance_path) / "postgres")
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+        app.config.get("SQLALCHEMY_DATABASE_URI"), Path(app.instance_path)
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 
 
 def _choose_admin_key(app: Flask) -> None:

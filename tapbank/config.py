@@ -17,6 +17,27 @@ class ConfigurationError(RuntimeError):
     """The environment does not describe a deployment tapbank can run in."""
 
 
+# Each whole-number database setting's lowest and highest value. The lock timeout may not be
+# off (0): the contract bounds every lock wait. The statement and idle timeouts may, for a
+# long maintenance command run by hand.
+DATABASE_SETTING_RANGES = {
+    "TAPBANK_DB_POOL_SIZE": (1, 1000),
+    "TAPBANK_DB_MAX_OVERFLOW": (0, 1000),
+    "TAPBANK_DB_POOL_TIMEOUT_S": (1, 300),
+    "TAPBANK_DB_CONNECT_TIMEOUT_S": (1, 300),
+    "TAPBANK_DB_LOCK_TIMEOUT_MS": (1, 60_000),
+    "TAPBANK_DB_STATEMENT_TIMEOUT_MS": (0, 86_400_000),
+    "TAPBANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": (0, 86_400_000),
+    "TAPBANK_DB_KEEPALIVES_IDLE_S": (1, 7200),
+    "TAPBANK_DB_KEEPALIVES_INTERVAL_S": (1, 7200),
+    "TAPBANK_DB_KEEPALIVES_COUNT": (1, 100),
+}
+# none: straight to PostgreSQL. pgbouncer: PgBouncer refuses the startup parameter that sets
+# the session's timeouts, so none is sent (set them on the role), and the connection budget is
+# PgBouncer's, which tapbank cannot read.
+POOLERS = ("none", "pgbouncer")
+
+
 class Config:
     """What every environment shares; values come from the environment when set."""
 
@@ -31,8 +52,6 @@ class Config:
     OPENAPI_VERSION = "3.1.0"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
@@ -50,6 +69,23 @@ class Config:
         self.TAPBANK_WORKER_STALE_SECONDS = _int_env("TAPBANK_WORKER_STALE_SECONDS", 15)
         self.TAPBANK_TRUSTED_PROXIES = _int_env("TAPBANK_TRUSTED_PROXIES", 0)
         self.TAPBANK_WORKER_METRICS_PORT = _int_env("TAPBANK_WORKER_METRICS_PORT", 0)
+        self._read_database_settings()
+
+    def _read_database_settings(self) -> None:
+        """The connection pool, the session's timeouts and TCP keepalives (database_options.py)."""
+        self.TAPBANK_DB_POOL_SIZE = _int_env("TAPBANK_DB_POOL_SIZE", 4)
+        self.TAPBANK_DB_MAX_OVERFLOW = _int_env("TAPBANK_DB_MAX_OVERFLOW", 3)
+        self.TAPBANK_DB_POOL_TIMEOUT_S = _int_env("TAPBANK_DB_POOL_TIMEOUT_S", 2)
+        self.TAPBANK_DB_CONNECT_TIMEOUT_S = _int_env("TAPBANK_DB_CONNECT_TIMEOUT_S", 5)
+        self.TAPBANK_DB_LOCK_TIMEOUT_MS = _int_env("TAPBANK_DB_LOCK_TIMEOUT_MS", 1000)
+        self.TAPBANK_DB_STATEMENT_TIMEOUT_MS = _int_env("TAPBANK_DB_STATEMENT_TIMEOUT_MS", 10_000)
+        self.TAPBANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = _int_env(
+            "TAPBANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000
+        )
+        self.TAPBANK_DB_KEEPALIVES_IDLE_S = _int_env("TAPBANK_DB_KEEPALIVES_IDLE_S", 30)
+        self.TAPBANK_DB_KEEPALIVES_INTERVAL_S = _int_env("TAPBANK_DB_KEEPALIVES_INTERVAL_S", 10)
+        self.TAPBANK_DB_KEEPALIVES_COUNT = _int_env("TAPBANK_DB_KEEPALIVES_COUNT", 3)
+        self.TAPBANK_DB_POOLER = os.environ.get("TAPBANK_DB_POOLER", "none").strip().lower()
 
     DEFAULT_SCHEDULER = "embedded"
 
@@ -63,6 +99,21 @@ class Config:
             raise ConfigurationError("the reconcile batch and interval must be positive")
         if not 1 <= self.TAPBANK_INLINE_LOCK_TIMEOUT_MS <= 1000:
             raise ConfigurationError("TAPBANK_INLINE_LOCK_TIMEOUT_MS must be 1 to 1000")
+        self._check_database_settings()
+
+    def _check_database_settings(self) -> None:
+        for name, (lowest, highest) in DATABASE_SETTING_RANGES.items():
+            value = getattr(self, name)
+            if not lowest <= value <= highest:
+                raise ConfigurationError(f"{name} must be {lowest} to {highest}, not {value}")
+        statement_timeout = self.TAPBANK_DB_STATEMENT_TIMEOUT_MS
+        if statement_timeout and statement_timeout <= self.TAPBANK_DB_LOCK_TIMEOUT_MS:
+            raise ConfigurationError(
+                "TAPBANK_DB_STATEMENT_TIMEOUT_MS must be longer than TAPBANK_DB_LOCK_TIMEOUT_MS "
+                "(or 0, off)"
+            )
+        if self.TAPBANK_DB_POOLER not in POOLERS:
+            raise ConfigurationError(f"TAPBANK_DB_POOLER must be one of {', '.join(POOLERS)}")
 
 
 class DevelopmentConfig(Config):

@@ -21,6 +21,12 @@ import psycopg
 SERVER_SETTINGS = {"shared_buffers": "1GB"}
 
 
+def database_url(configured: str | None, instance_path: Path) -> str:
+    """The configured database's URL, or else the embedded server's under instance_path."""
+    url = configured or embedded_database_url(instance_path / "postgres")
+    return normalise_database_url(url)
+
+
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the PostgreSQL server whose data lives in data_dir; return its URL."""
     return start_server(data_dir)[0]
@@ -91,8 +97,10 @@ def _start(data_dir: Path) -> str:
     # cleanup_mode=None: pgserver's own 'stop' lets whichever process exits last stop the
     # server, even one that only reused it; embedded_server decides instead.
     server = _pgserver().get_server(data_dir, cleanup_mode=None)
-    if not server.get_postmaster_info().is_running():
-        server.start()  # stopped since this process started it: get_server kept the handle
+    # Stopped since this process started it (get_server kept the handle). Asked of the pid file,
+    # not of the handle: a stopped postmaster not yet reaped by its parent still looks alive.
+    if not server_running(data_dir):
+        server.start()
     if _settings_changed(server.get_uri()) and fresh:
         # Nobody can be connected to a server made a moment ago: restart it to take them now.
         # An older server takes them at its next start.

@@ -4,9 +4,13 @@ import logging
 import uuid
 from http import HTTPStatus
 
+import psycopg
 from flask import Flask, Response, g, jsonify
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from tapbank.database_errors import Retryable, retryable, roll_back_quietly
 from tapbank.domain_errors import DomainError
 from tapbank.extensions import db
 
@@ -22,6 +26,16 @@ DEFAULT_MESSAGES = {
     413: "The request body is larger than 16 KiB.",
     422: "The request has invalid fields.",
     429: "Too many failed authentications from this address; retry later.",
+}
+
+# A busy answer is given before anything commits; an unreachable database may have dropped the
+# connection during a commit, so that answer promises nothing about what was stored.
+RETRY_LATER = {
+    Retryable.DATABASE_UNAVAILABLE: ("The database cannot be reached right now; retry shortly.", 2),
+    Retryable.BUSY: (
+        "The database could not take this request in time; nothing was stored, retry shortly.",
+        1,
+    ),
 }
 
 
@@ -116,10 +130,37 @@ def domain_error_response(error: DomainError) -> Response:
     return error_response(answer)
 
 
-def _unexpected(error: Exception) -> Response:
-    db.session.rollback()
+def retry_later(kind: Retryable) -> ApiError:
+    """The 503 a client retries after Retry-After: the database out of reach, or busy."""
+    message, seconds = RETRY_LATER[kind]
+    return ApiError(503, kind.value, message, headers={"Retry-After": str(seconds)})
+
+
+def database_error_response(error: Exception) -> Response:
+    """A database out of reach or busy is a 503 to retry; any other database error is a 500."""
+    kind = retryable(error)
+    if kind is None:
+        return _unexpected(error)
+    roll_back_quietly(db.session)
+    request_id = _tag_request_id()
+    # The driver's own first line only: no SQL, no parameters.
+    reason = (str(getattr(error, "orig", None) or error).splitlines() or [""])[0]
+    log.warning(
+        "%s, request_id %s: %s: %s", kind.value, request_id, type(error).__name__, reason[:300]
+    )
+    return error_response(retry_later(kind))
+
+
+def _tag_request_id() -> str:
+    """The request's id, made now if the request failed before it was given one."""
     request_id = g.get("request_id") or uuid.uuid4().hex
     g.request_id = request_id
+    return request_id
+
+
+def _unexpected(error: Exception) -> Response:
+    roll_back_quietly(db.session)
+    request_id = _tag_request_id()
     # The id in the message itself, so that it is in the log line whatever the log format.
     log.exception("unhandled error, request_id %s", request_id, extra={"request_id": request_id})
     return error_response(InternalServerError())
@@ -129,4 +170,6 @@ def register_error_handlers(app: Flask) -> None:
     """Send every error, Flask's own included, through error_response."""
     app.register_error_handler(HTTPException, error_response)
     app.register_error_handler(DomainError, domain_error_response)
+    for database_error in (DBAPIError, PoolTimeout, psycopg.Error):
+        app.register_error_handler(database_error, database_error_response)
     app.register_error_handler(Exception, _unexpected)

@@ -1,12 +1,16 @@
-"""What gunicorn's hooks do in a worker: fresh database sockets and the embedded reconciler."""
+"""What gunicorn's hooks do: in the master, the connection budget of its workers; in a worker,
+fresh database sockets and the embedded reconciler."""
 
 import fcntl
+import logging
 import sys
 from pathlib import Path
 
 from flask import Flask
 
 from tapbank.extensions import db
+
+log = logging.getLogger(__name__)
 
 _embedded = {}
 
@@ -46,3 +50,32 @@ def stop_embedded_scheduler() -> None:
     if worker is not None:
         worker.stop()
         _embedded.pop("lock").close()
+
+
+def check_connection_budget(workers: int, threads: int) -> None:
+    """Before any worker starts: warn, or in production exit, when the workers' pools could
+    open more connections than the database leaves for clients."""
+    # Not the app: building it in the master would write metrics under the master's pid.
+    from tapbank.config import ConfigurationError, config_from_environment
+    from tapbank.connection_budget import check_connection_budget as check
+    from tapbank.database_options import connections_per_process
+    from tapbank.embedded_postgres import database_url
+    from tapbank.logs import configure_logging
+
+    try:
+        config = config_from_environment()
+        config.check()
+        configure_logging(config.ENV_NAME)
+        settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
+        url = database_url(config.SQLALCHEMY_DATABASE_URI, Path.cwd() / "instance")
+        check(settings, url, workers, f"gunicorn's {workers} worker(s)")
+    except ConfigurationError as refusal:
+        sys.exit(f"tapbank refuses to start: {refusal}")
+    per_worker = connections_per_process(settings)
+    if threads > per_worker:
+        log.warning(
+            "each gunicorn worker runs %d threads but opens at most %d connections: requests "
+            "beyond that wait for one, then answer 503 busy",
+            threads,
+            per_worker,
+        )

@@ -14,6 +14,7 @@ from tapbank.models.accounts import FUNDING_ACCOUNT_ID
 from tests import database
 from tests.factories import Factory
 from tests.live_server import LiveServer
+from tests.throwaway_server import ThrowawayServer
 
 ADMIN_KEY = "tbadmin_test-admin-key-for-the-suite-only-0123456789"
 
@@ -51,6 +52,28 @@ def migrated_app(database_url):
     with app.app_context():
         upgrade()
     return app
+
+
+@pytest.fixture(scope="session")
+def throwaway_server(tmp_path_factory):
+    """A migrated server of this run's own, for tests that stop it; stopped at the end."""
+    server = ThrowawayServer(tmp_path_factory.mktemp("throwaway") / "postgres")
+    try:
+        app = create_app(make_config(server.url))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def outage_server(throwaway_server):
+    """The throwaway server, running at the start and at the end of the test."""
+    throwaway_server.start()
+    yield throwaway_server
+    throwaway_server.start()
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,10 @@ class LiveServer:
         ]
         if tls:
             self.command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
-        self.env = server_environment(database_url, admin_key)
+        # A connection for each thread, as docs/scaling.md advises.
+        self.env = server_environment(database_url, admin_key) | {
+            "TAPBANK_DB_POOL_SIZE": str(threads)
+        }
         self.log = tempfile.TemporaryFile()
         self.process: subprocess.Popen | None = None
 

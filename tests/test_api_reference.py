@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tapbank.config import DATABASE_SETTING_RANGES
+from tapbank.database_errors import Retryable
 from tapbank.domain_errors import DomainError
 from tapbank.taps.reasons import Reason
 
@@ -38,6 +40,18 @@ def test_every_failure_reason_is_in_the_reference(reason):
 @pytest.mark.parametrize("error", DomainError.__subclasses__(), ids=lambda e: e.__name__)
 def test_every_domain_error_code_is_in_the_reference(error):
     assert f"`{error.error_code}`" in REFERENCE
+
+
+@pytest.mark.parametrize("retryable", list(Retryable), ids=str)
+def test_every_retryable_database_error_is_in_the_reference(retryable):
+    assert f"`{retryable.value}`" in REFERENCE
+
+
+@pytest.mark.parametrize("setting", [*DATABASE_SETTING_RANGES, "TAPBANK_DB_POOLER"])
+def test_every_database_setting_is_in_both_configuration_tables(setting):
+    readme = (ROOT / "README.md").read_text()
+    assert f"`{setting}`" in REFERENCE
+    assert f"`{setting}`" in readme
 
 
 def test_the_readme_points_at_the_reference_inside_the_repository():

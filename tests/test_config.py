@@ -5,11 +5,13 @@ import pytest
 from tapbank import config as settings
 from tapbank import create_app
 from tapbank.config import (
+    DATABASE_SETTING_RANGES,
     ConfigurationError,
     DevelopmentConfig,
     ProductionConfig,
     config_from_environment,
 )
+from tapbank.database_options import engine_options
 
 PRODUCTION_DATABASE = "postgresql+psycopg://tapbank:s3cret-password@db.internal/tapbank"
 PRODUCTION_ADMIN_KEY = "tbadmin_production-key-never-shown"
@@ -139,3 +141,57 @@ def test_a_setting_that_is_not_a_number_is_refused_naming_it(monkeypatch):
     monkeypatch.setenv("TAPBANK_TAP_TTL_SECONDS", "two minutes")
     with pytest.raises(ConfigurationError, match="TAPBANK_TAP_TTL_SECONDS"):
         DevelopmentConfig()
+
+
+def test_the_database_settings_bound_every_wait_by_default(monkeypatch):
+    for name in (*DATABASE_SETTING_RANGES, "TAPBANK_DB_POOLER"):
+        monkeypatch.delenv(name, raising=False)
+
+    options = engine_options(vars(DevelopmentConfig()))
+
+    assert options["isolation_level"] == "READ COMMITTED"
+    assert options["hide_parameters"] is True
+    assert (options["pool_size"], options["max_overflow"], options["pool_timeout"]) == (4, 3, 2)
+    assert options["connect_args"] == {
+        "connect_timeout": 5,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "options": "-c lock_timeout=1000 -c statement_timeout=10000 "
+        "-c idle_in_transaction_session_timeout=60000",
+    }
+
+
+def test_behind_pgbouncer_no_startup_options_are_sent(monkeypatch):
+    monkeypatch.setenv("TAPBANK_DB_POOLER", "pgbouncer")
+
+    config = DevelopmentConfig()
+    config.check()
+
+    assert "options" not in engine_options(vars(config))["connect_args"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TAPBANK_DB_LOCK_TIMEOUT_MS", "0"),
+        ("TAPBANK_DB_STATEMENT_TIMEOUT_MS", "-1"),
+        ("TAPBANK_DB_STATEMENT_TIMEOUT_MS", "500"),
+        ("TAPBANK_DB_POOL_SIZE", "0"),
+        ("TAPBANK_DB_CONNECT_TIMEOUT_S", "0"),
+        ("TAPBANK_DB_KEEPALIVES_COUNT", "0"),
+        ("TAPBANK_DB_POOLER", "pgpool"),
+    ],
+)
+def test_a_database_setting_out_of_range_is_refused_naming_it(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name):
+        DevelopmentConfig().check()
+
+
+def test_the_statement_and_idle_timeouts_may_be_turned_off(monkeypatch):
+    monkeypatch.setenv("TAPBANK_DB_STATEMENT_TIMEOUT_MS", "0")
+    monkeypatch.setenv("TAPBANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "0")
+
+    DevelopmentConfig().check()

@@ -13,6 +13,8 @@ from flask.cli import AppGroup, with_appcontext
 from prometheus_client import start_http_server
 from sqlalchemy.orm import Session
 
+from tapbank.config import ConfigurationError
+from tapbank.connection_budget import check_connection_budget
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.scheduler import jobs, new_worker
@@ -68,8 +70,15 @@ def verify_command():
 @scheduler_cli.command("run")
 def run_worker():
     """Run a reconciler worker until SIGTERM or Ctrl-C; a running batch finishes first."""
+    config = current_app.config
+    try:
+        check_connection_budget(
+            config, config["SQLALCHEMY_DATABASE_URI"], 1, "this reconciler worker"
+        )
+    except ConfigurationError as refusal:
+        sys.exit(f"tapbank refuses to start: {refusal}")
     worker = new_worker(current_app._get_current_object())
-    metrics_port = current_app.config["TAPBANK_WORKER_METRICS_PORT"]
+    metrics_port = config["TAPBANK_WORKER_METRICS_PORT"]
     if metrics_port:
         start_http_server(
             metrics_port, addr=os.environ.get("TAPBANK_WORKER_METRICS_ADDR", "127.0.0.1")
