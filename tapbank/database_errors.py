@@ -63,3 +63,11 @@ def roll_back_quietly(session: Session) -> None:
         session.rollback()
     except (SQLAlchemyError, psycopg.Error) as failure:
         log.debug("rollback failed on a broken connection: %s", type(failure).__name__)
+
+
+def describe_failure(failure: BaseException) -> str:
+    """The failure's kind and the database's own one-line message, for a record an operator
+    reads: never SQL, parameters or a traceback."""
+    original = getattr(failure, "orig", None)
+    lines = str(original if original is not None else failure).splitlines()
+    return f"{type(failure).__name__}: {lines[0] if lines else ''}"[:500]

@@ -135,7 +135,7 @@ def apps(migrated_app, database_url):
     made = {}
 
     def build(**overrides):
-        settings = repr(sorted(overrides.items()))  # values may be dicts: engine options
+        settings = tuple(sorted(overrides.items()))
         if settings not in made:
             made[settings] = create_app(make_config(database_url, **overrides))
         return made[settings]

@@ -14,10 +14,10 @@ import enum
 import logging
 from datetime import timedelta
 
-import psycopg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from tapbank.database_errors import database_unreachable, describe_failure
 from tapbank.domain_errors import ConcurrentChange
 from tapbank.metrics import SET_ASIDE
 from tapbank.taps.set_aside import (
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # Set-aside pairs retried in one run at most, so a run stays short.
 RETRIES_PER_RUN = 50
 HELD_ACCOUNT = "an account of this pair was held by another transaction"
+# A lock not had in time, a deadlock, a serialization failure: a held lock, not a bad pair.
+HELD_LOCK_STATES = {"55P03", "40P01", "40001"}
 
 
 class Trouble(enum.Enum):
@@ -41,7 +43,7 @@ class Trouble(enum.Enum):
 
     HELD_LOCK = "held_lock"
     CHANGED_UNDER_IT = "changed_under_it"
-    DATABASE_GONE = "database_gone"
+    DATABASE_GONE = "database_gone"  # or no connection to be had: the job records it
     FAILED = "failed"
 
 
@@ -77,21 +79,14 @@ def retry_set_aside_pairs(session: Session, *, ttl: timedelta) -> BatchResult:
 
 
 def trouble_of(error: BaseException) -> Trouble:
-    """Classify a batch's failure by its PostgreSQL SQLSTATE (or its kind)."""
+    """Classify a batch's failure: by its kind, and by PostgreSQL's SQLSTATE."""
     if isinstance(error, ConcurrentChange):
         return Trouble.CHANGED_UNDER_IT
-    sqlstate = getattr(getattr(error, "orig", error), "sqlstate", None)
-    if sqlstate in ("55P03", "40P01", "40001"):  # lock not available, deadlock, serialization
+    if database_unreachable(error) or isinstance(error, PoolTimeout):
+        return Trouble.DATABASE_GONE
+    if getattr(getattr(error, "orig", error), "sqlstate", None) in HELD_LOCK_STATES:
         return Trouble.HELD_LOCK
-    if sqlstate is None and _is_driver_error(error):
-        return Trouble.DATABASE_GONE  # the driver lost or could not open the connection
-    if sqlstate is not None and sqlstate[:2] in ("08", "53", "57") and sqlstate != "57014":
-        return Trouble.DATABASE_GONE  # connection, resources, shutdown (not a statement timeout)
     return Trouble.FAILED
-
-
-def _is_driver_error(error: BaseException) -> bool:
-    return isinstance(error, psycopg.Error | DBAPIError)
 
 
 def _set_aside_pairs_of_held_accounts(session: Session, limit: int) -> BatchResult:
@@ -132,16 +127,11 @@ def _settle_isolating(session: Session, keys: list, ttl: timedelta) -> BatchResu
             parts.extend([part[middle:], part[:middle]])  # the older half first
             continue
         held = trouble is Trouble.HELD_LOCK
-        cause, why = ("account_held", HELD_ACCOUNT) if held else ("failed_alone", describe(failure))
+        cause, why = (
+            ("account_held", HELD_ACCOUNT) if held else ("failed_alone", describe_failure(failure))
+        )
         set_aside(session, part, why, cause=cause)
         session.commit()
         log.error("set aside %d pair(s): %s", len(part), why)
         result.set_aside += len(part)
     return result
-
-
-def describe(error: BaseException) -> str:
-    """The error's kind and the database's own one-line message, never SQL or a traceback."""
-    original = getattr(error, "orig", None)
-    lines = str(original if original is not None else error).splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]

@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from tapbank.database_errors import database_unreachable, roll_back_quietly
+from tapbank.database_errors import database_unreachable, describe_failure, roll_back_quietly
 from tapbank.extensions import db
 from tapbank.metrics import BACKLOG
 from tapbank.models import JobId, JobRun, Worker, WorkerState
@@ -85,7 +85,7 @@ class JobRunner:
                 roll_back_quietly(db.session)
                 if not database_unreachable(failure):
                     raise
-                self.outage.lost(_describe(failure))
+                self.outage.lost(describe_failure(failure))
             finally:
                 db.session.remove()
         log.info("reconciler worker %s started", self.id)
@@ -168,7 +168,7 @@ class JobRunner:
             totals = self.tasks[job_id](self.stopping)
         except Exception as failure:  # the job's boundary: recorded, and the next run retries
             roll_back_quietly(db.session)
-            error = _describe(failure)
+            error = describe_failure(failure)
             unreachable = database_unreachable(failure)
             if unreachable:
                 self.outage.lost(error)
@@ -190,7 +190,7 @@ class JobRunner:
                 if not database_unreachable(failure):
                     log.exception("recording job %s failed", job_id.value)
                     return
-                self.outage.lost(_describe(failure))
+                self.outage.lost(describe_failure(failure))
         if outcome.error:
             self.unrecorded[job_id] = replace(outcome, unreachable=False)
         # Whatever became of this worker's row meanwhile, it is written again before the next
@@ -218,10 +218,3 @@ class JobRunner:
 def _forget_silent_workers() -> None:
     """Workers silent for a day are history; their job rows go with them (cascade)."""
     db.session.execute(delete(Worker).where(Worker.last_heartbeat_at < func.now() - FORGET_AFTER))
-
-
-def _describe(failure: Exception) -> str:
-    """The error's kind and the database's own one-line message, never SQL or a traceback."""
-    original = getattr(failure, "orig", None)
-    message = str(original if original is not None else failure).splitlines()
-    return f"{type(failure).__name__}: {message[0] if message else ''}"[:500]

@@ -11,7 +11,6 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from tapbank.config import Config
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.scheduler import jobs
@@ -19,17 +18,11 @@ from tests.database import libpq_url
 from tests.factories import Factory
 from tests.taps.test_settlement import matched_pair, read_tap
 
-# A lock wait bounded as production bounds it, for the workers' sessions in these tests.
-BOUNDED_LOCKS = {
-    **Config.SQLALCHEMY_ENGINE_OPTIONS,
-    "connect_args": {"options": "-c lock_timeout=500"},
-}
-
 
 @pytest.fixture
 def deferred(factory_with) -> Factory:
     """PUTs that never settle, and workers whose lock waits end after half a second."""
-    return factory_with(TAPBANK_SETTLE_INLINE=False, SQLALCHEMY_ENGINE_OPTIONS=BOUNDED_LOCKS)
+    return factory_with(TAPBANK_SETTLE_INLINE=False, TAPBANK_DB_LOCK_TIMEOUT_MS=500)
 
 
 @pytest.fixture(autouse=True)
