@@ -36,7 +36,10 @@ stop:
 	@if [ -f $(VENV)/.installed ]; then $(EMBEDDED) stop $(DEV_POSTGRES); \
 	else echo "no PostgreSQL server is running on $(DEV_POSTGRES)"; fi
 
+# The tests run a real PgBouncer (Debian's, as the containers do); apt-get installs it when missing.
 test: install-test
+	@[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq pgbouncer; }
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -33,19 +33,35 @@ def connect_arguments(settings: Mapping) -> dict:
     }
     if settings["TAPBANK_DB_POOLER"] == "none":
         arguments["options"] = session_options(settings)
+    else:
+        # A transaction pooler hands each transaction to any server connection: a statement
+        # prepared on one is unknown on the next, so psycopg must never prepare.
+        arguments["prepare_threshold"] = None
     return arguments
 
 
-def session_options(settings: Mapping) -> str:
-    """The startup `options` that set the session's lock, statement and idle timeouts."""
-    timeouts = {
+def session_timeouts(settings: Mapping) -> dict[str, int]:
+    """The session's lock, statement and idle-in-transaction timeouts, in milliseconds."""
+    return {
         "lock_timeout": settings["TAPBANK_DB_LOCK_TIMEOUT_MS"],
         "statement_timeout": settings["TAPBANK_DB_STATEMENT_TIMEOUT_MS"],
         "idle_in_transaction_session_timeout": settings[
             "TAPBANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"
         ],
     }
+
+
+def session_options(settings: Mapping) -> str:
+    """The startup `options` that set the session's timeouts, connecting straight to PostgreSQL."""
+    timeouts = session_timeouts(settings)
     return " ".join(f"-c {name}={milliseconds}" for name, milliseconds in timeouts.items())
+
+
+def pooler_connect_query(settings: Mapping) -> str:
+    """The same timeouts as SQL, for a pooler that refuses `options` to run on every server
+    connection it opens (PgBouncer's connect_query)."""
+    timeouts = session_timeouts(settings)
+    return "; ".join(f"SET {name} = {milliseconds}" for name, milliseconds in timeouts.items())
 
 
 def connections_per_process(settings: Mapping) -> int:
