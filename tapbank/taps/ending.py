@@ -10,12 +10,14 @@ from tapbank.domain_errors import ConcurrentChange
 from tapbank.driver import array_literal, copy_rows, execute_unprepared
 from tapbank.ledger.bulk import Id, Movement, write_movements
 from tapbank.metrics import QUEUE_ENTRIES_MENDED
+from tapbank.models import TapStatus
 from tapbank.models.types import time_ordered_id_text
 
 log = logging.getLogger(__name__)
 
 FAILURE_COLUMNS = ("id", "tap_key", "reasons", "message")
 HALFLESS = "the tap is marked matched but lacks a half: an operator must look at it"
+ENDED = (TapStatus.SETTLED, TapStatus.FAILED)
 
 
 @dataclass
@@ -106,18 +108,14 @@ def end_taps(
         raise ConcurrentChange()
 
 
-def mend_queue_entries(session: Session, disagreeing: dict[Id, str]) -> None:
+def mend_queue_entries(session: Session, disagreeing: dict[Id, TapStatus]) -> None:
     """Mend queue entries taken as matched whose tap is not a whole matched pair (tap_key -> the
     tap's status): an ended tap's entry is removed, an awaiting tap's goes back to awaiting, and
     a tap marked matched that lacks a half is set aside for the operator. Not states tapbank
     writes, so each is reported; none stops the batch's other pairs."""
-    ended = [key for key, status in disagreeing.items() if status in ("settled", "failed")]
-    awaiting = [
-        key
-        for key, status in disagreeing.items()
-        if status in ("awaiting_sender", "awaiting_receiver")
-    ]
-    halfless = [key for key, status in disagreeing.items() if status == "matched"]
+    ended = [key for key, status in disagreeing.items() if status in ENDED]
+    halfless = [key for key, status in disagreeing.items() if status == TapStatus.MATCHED]
+    awaiting = [key for key in disagreeing if key not in ended and key not in halfless]
     if ended:
         execute_unprepared(
             session,
