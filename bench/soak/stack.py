@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class Stack:
         self.gunicorn: Gunicorn | None = None
         self.workers: list[SchedulerWorker] = []
         self.started_postgres = False
+        # Every reconciler ever started, so close() stops one the fault thread is starting.
+        self._spawned: list[SchedulerWorker] = []
+        self._closing = False
+        self._lock = threading.Lock()
 
     # --- start and stop -------------------------------------------------------------------------
 
@@ -63,7 +68,10 @@ class Stack:
 
     def close(self) -> None:
         """Stop everything this run started, in reverse order; each step even if one fails."""
-        steps = [self._keep_logs, *(w.stop for w in self.workers)]
+        with self._lock:
+            self._closing = True
+            spawned = list(self._spawned)
+        steps = [self._keep_logs, *(w.stop for w in spawned)]
         if self.gunicorn is not None:
             steps.append(self.gunicorn.stop)
         if self.bouncer is not None:
@@ -130,8 +138,17 @@ class Stack:
     # --- faults ---------------------------------------------------------------------------------
 
     def _new_worker(self) -> SchedulerWorker:
-        worker = SchedulerWorker(self.service_env())
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("the soak run is stopping")
+            worker = SchedulerWorker(self.service_env())
+            self._spawned.append(worker)
         worker.start()
+        with self._lock:
+            closing = self._closing
+        if closing:
+            worker.stop()
+            raise RuntimeError("the soak run is stopping")
         return worker
 
     def kill_reconciler(self, index: int) -> str:
