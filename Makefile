@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app tapbank
 PORT ?= 5000
 
-.PHONY: run stop test lint format bench install install-test clean
+.PHONY: run stop test lint format bench soak install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: install-test
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+# The soak run: the bank workload through a real PgBouncer for DURATION seconds, with faults on a
+# schedule, then the checks (bench/soak). It needs pgbouncer, installed as `make test` does.
+DURATION ?= 600
+
+soak: install-test
+	@[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq pgbouncer; }
+	$(BIN)/python -m bench.soak --duration $(DURATION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,13 +16,13 @@ from sqlalchemy.engine import make_url
 
 from tapbank import create_app
 from tapbank.database_options import pooler_connect_query
+from tapbank.devtools.pgbouncer import PgBouncer
 from tapbank.extensions import db
 from tapbank.ledger.verify import verify_ledger
 from tapbank.scheduler import jobs
 from tests.conftest import make_config
 from tests.database import libpq_url
 from tests.factories import Factory
-from tests.pgbouncer import PgBouncer
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,6 @@
-"""A real PgBouncer (Debian's 1.18, as the containers run) in front of the test server, with the
-project's own docker/pgbouncer/pgbouncer.ini included after the local listening settings."""
+"""A real PgBouncer (Debian's 1.18, as the containers run) in front of a PostgreSQL server, with the
+project's own docker/pgbouncer/pgbouncer.ini included after the local listening settings. The tests
+and the soak run use it; it needs /usr/sbin/pgbouncer (`make test` installs it)."""
 
 import os
 import shutil
@@ -12,11 +13,18 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tests.live_server import HOST, ROOT, free_port
-
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
 SHARED_INI = ROOT / "docker" / "pgbouncer" / "pgbouncer.ini"
 # PgBouncer refuses to run as root; under root it runs as the user the embedded server runs as.
 RUN_AS = "pgserver"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
 
 
 class PgBouncer:
