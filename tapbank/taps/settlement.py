@@ -18,6 +18,7 @@ from sqlalchemy import ARRAY, Cast, Select, Text, Uuid, bindparam, cast, func, s
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from tapbank.database_errors import database_unreachable
 from tapbank.domain_errors import ConcurrentChange
 from tapbank.driver import array_literal
 from tapbank.ledger.bulk import Movement
@@ -108,7 +109,9 @@ def settle_inline(session: Session, key: uuid.UUID) -> BatchResult | None:
             session.execute(INLINE_LOCK_TIMEOUT, {"ms": _inline_lock_timeout_ms()})
             return settle_batch(session, limit=1, ttl=tap_ttl(), keys=[key])
     # psycopg.Error too: COPY and the unprepared statements run on the driver's own cursor.
-    except (DBAPIError, psycopg.Error, ConcurrentChange):
+    except (DBAPIError, psycopg.Error, ConcurrentChange) as error:
+        if database_unreachable(error):
+            raise  # the whole transaction is gone with its connection, the half included
         log.warning("inline settlement deferred to the reconciler", exc_info=True)
         return None
 

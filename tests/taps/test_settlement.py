@@ -552,6 +552,49 @@ def test_an_inline_attempt_the_database_refuses_still_takes_the_half_matched(fac
     assert (factory.balance(payer), factory.balance(payee)) == (8_750, 1_250)
 
 
+@contextmanager
+def connection_ended_at_the_first_transfer():
+    """A real trigger: the session writing a transfer is terminated by the server, as when
+    PostgreSQL shuts down under it."""
+    db.session.execute(
+        text(
+            "CREATE FUNCTION end_this_session() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$"
+        )
+    )
+    db.session.execute(
+        text(
+            "CREATE TRIGGER end_this_session BEFORE INSERT ON transfers "
+            "FOR EACH ROW EXECUTE FUNCTION end_this_session()"
+        )
+    )
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(text("DROP TRIGGER end_this_session ON transfers"))
+        db.session.execute(text("DROP FUNCTION end_this_session()"))
+        db.session.commit()
+
+
+def test_a_put_whose_connection_ends_during_inline_settlement_is_a_503_and_stores_nothing(
+    factory,
+):
+    payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
+    key = uuid.uuid4()
+    assert factory.send(key, payer).status_code == 201
+
+    with connection_ended_at_the_first_transfer():
+        ended = factory.receive(key, payee, payer)
+
+    assert (ended.status_code, ended.json["error"]) == (503, "database_unavailable")
+    assert ended.headers["Retry-After"]
+    assert read_tap(factory, key)["receiver"] is None  # the half went with its transaction
+    again = factory.receive(key, payee, payer)
+    assert (again.status_code, again.json["status"]) == (201, "settled")
+
+
 def test_an_inline_attempt_that_finds_a_row_changed_leaves_the_pair_to_the_reconciler(factory):
     payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
 
