@@ -17,6 +17,7 @@ from tapbank.scheduler import jobs
 from tests.database import libpq_url
 from tests.factories import Factory
 from tests.taps.test_settlement import matched_pair, read_tap
+from tests.triggers import trigger
 
 
 @pytest.fixture
@@ -45,30 +46,14 @@ def scheduler_backlog(factory: Factory) -> dict:
     return response.json["backlog"]
 
 
-@contextmanager
 def transfers_refused_for(tap_key):
     """A real trigger: the database refuses to write a transfer for this one tap."""
-    db.session.execute(
-        text(
-            "CREATE FUNCTION refuse_one_tap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF NEW.tap_key = '{tap_key}' THEN RAISE EXCEPTION 'this pair is poison'; END IF; "
-            "RETURN NEW; END $$"
-        )
+    return trigger(
+        "transfers",
+        "BEFORE INSERT",
+        f"IF NEW.tap_key = '{tap_key}' THEN RAISE EXCEPTION 'this pair is poison'; END IF; "
+        "RETURN NEW;",
     )
-    db.session.execute(
-        text(
-            "CREATE TRIGGER refuse_one_tap BEFORE INSERT ON transfers "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_one_tap()"
-        )
-    )
-    db.session.commit()
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        db.session.execute(text("DROP TRIGGER IF EXISTS refuse_one_tap ON transfers"))
-        db.session.execute(text("DROP FUNCTION IF EXISTS refuse_one_tap()"))
-        db.session.commit()
 
 
 @contextmanager

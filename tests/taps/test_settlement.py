@@ -3,7 +3,6 @@
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -20,6 +19,7 @@ from tapbank.taps.settlement import settle_batch
 from tests import factories
 from tests.database import libpq_url
 from tests.factories import Factory
+from tests.triggers import trigger
 
 LEGACY = {
     "insufficient_funds": 100,
@@ -487,55 +487,15 @@ def test_the_inline_attempt_applies_the_ttl_too(app, apps, admin_headers):
     assert (factory.balance(payer), factory.balance(payee)) == (10_000, 0)
 
 
-@contextmanager
 def queue_entries_kept():
     """A real trigger that keeps every tap_queue row from being deleted while it stands, so a
     batch that ends its taps finds rows changed under it."""
-    db.session.execute(
-        text(
-            "CREATE FUNCTION keep_queued() RETURNS trigger LANGUAGE plpgsql "
-            "AS $$ BEGIN RETURN NULL; END $$"
-        )
-    )
-    db.session.execute(
-        text(
-            "CREATE TRIGGER keep_queued BEFORE DELETE ON tap_queue "
-            "FOR EACH ROW EXECUTE FUNCTION keep_queued()"
-        )
-    )
-    db.session.commit()
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        db.session.execute(text("DROP TRIGGER keep_queued ON tap_queue"))
-        db.session.execute(text("DROP FUNCTION keep_queued()"))
-        db.session.commit()
+    return trigger("tap_queue", "BEFORE DELETE", "RETURN NULL;")
 
 
-@contextmanager
 def new_transfers_refused():
     """A real trigger that makes the database refuse every new transfer while it stands."""
-    db.session.execute(
-        text(
-            "CREATE FUNCTION refuse_new_transfers() RETURNS trigger LANGUAGE plpgsql "
-            "AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
-        )
-    )
-    db.session.execute(
-        text(
-            "CREATE TRIGGER refuse_new_transfers BEFORE INSERT ON transfers "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_new_transfers()"
-        )
-    )
-    db.session.commit()
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        db.session.execute(text("DROP TRIGGER refuse_new_transfers ON transfers"))
-        db.session.execute(text("DROP FUNCTION refuse_new_transfers()"))
-        db.session.commit()
+    return trigger("transfers", "BEFORE INSERT", "RAISE EXCEPTION 'refused by the test';")
 
 
 def test_an_inline_attempt_the_database_refuses_still_takes_the_half_matched(factory):
@@ -552,30 +512,12 @@ def test_an_inline_attempt_the_database_refuses_still_takes_the_half_matched(fac
     assert (factory.balance(payer), factory.balance(payee)) == (8_750, 1_250)
 
 
-@contextmanager
 def connection_ended_at_the_first_transfer():
     """A real trigger: the session writing a transfer is terminated by the server, as when
     PostgreSQL shuts down under it."""
-    db.session.execute(
-        text(
-            "CREATE FUNCTION end_this_session() RETURNS trigger LANGUAGE plpgsql "
-            "AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$"
-        )
+    return trigger(
+        "transfers", "BEFORE INSERT", "PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW;"
     )
-    db.session.execute(
-        text(
-            "CREATE TRIGGER end_this_session BEFORE INSERT ON transfers "
-            "FOR EACH ROW EXECUTE FUNCTION end_this_session()"
-        )
-    )
-    db.session.commit()
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        db.session.execute(text("DROP TRIGGER end_this_session ON transfers"))
-        db.session.execute(text("DROP FUNCTION end_this_session()"))
-        db.session.commit()
 
 
 def test_a_put_whose_connection_ends_during_inline_settlement_is_a_503_and_stores_nothing(
