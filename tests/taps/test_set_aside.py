@@ -5,35 +5,26 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import timedelta
 
 import psycopg
 import pytest
 from sqlalchemy import text
 
 from tapbank.extensions import db
-from tapbank.ledger.verify import verify_ledger
 from tapbank.scheduler import jobs
 from tests.database import libpq_url
 from tests.factories import Factory
 from tests.taps.test_settlement import matched_pair, read_tap
 from tests.triggers import trigger
 
+# After every test here, every invariant of the ledger holds.
+pytestmark = pytest.mark.usefixtures("ledger_holds")
+
 
 @pytest.fixture
 def deferred(factory_with) -> Factory:
     """PUTs that never settle, and workers whose lock waits end after half a second."""
     return factory_with(TAPBANK_SETTLE_INLINE=False, TAPBANK_DB_LOCK_TIMEOUT_MS=500)
-
-
-@pytest.fixture(autouse=True)
-def ledger_holds(app):
-    """After every test here, every invariant of the ledger holds."""
-    yield
-    db.session.rollback()
-    checks = verify_ledger(db.session, ttl=timedelta(seconds=120), interval=timedelta(seconds=1))
-    db.session.rollback()
-    assert [check.statement for check in checks if not check.holds] == []
 
 
 def reconcile(factory: Factory) -> jobs.PassTotals:

@@ -12,7 +12,6 @@ from sqlalchemy import func, select, text
 from tapbank.devtools.backlog import seed_accounts, seed_matched_pairs
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
-from tapbank.ledger.verify import verify_ledger
 from tapbank.models import Transfer
 from tapbank.scheduler import jobs
 from tapbank.taps.settlement import settle_batch
@@ -30,6 +29,10 @@ LEGACY = {
     "self_transfer": None,
     "account_inactive": None,
 }
+
+
+# After every test here, every invariant of the ledger holds.
+pytestmark = pytest.mark.usefixtures("ledger_holds")
 
 
 @pytest.fixture
@@ -57,16 +60,6 @@ def payee(deferred) -> factories.TestAccount:
 @pytest.fixture
 def stranger(deferred) -> factories.TestAccount:
     return deferred.account("Cy", deposit=500)
-
-
-@pytest.fixture(autouse=True)
-def ledger_holds(app):
-    """After every test here, every invariant of the ledger holds."""
-    yield
-    db.session.rollback()
-    checks = verify_ledger(db.session, ttl=timedelta(seconds=120), interval=timedelta(seconds=1))
-    db.session.rollback()
-    assert [check.statement for check in checks if not check.holds] == []
 
 
 def reconcile(factory: Factory) -> jobs.PassTotals:
