@@ -20,7 +20,13 @@ class ConfigurationError(RuntimeError):
 # Each whole-number database setting's lowest and highest value. The lock timeout may not be
 # off (0): the contract bounds every lock wait. The statement and idle timeouts may, for a
 # long maintenance command run by hand.
-DATABASE_SETTING_RANGES = {
+# Every whole-number setting's range, checked at start: a value out of it is refused in one line.
+SETTING_RANGES = {
+    "TAPBANK_MAX_TRANSFER_MINOR": (1, 2**53 - 1),  # exact in every JSON reader
+    "TAPBANK_TAP_TTL_SECONDS": (1, 86_400),
+    "TAPBANK_RECONCILE_INTERVAL_MS": (1, 3_600_000),
+    "TAPBANK_RECONCILE_BATCH": (1, 10_000),
+    "TAPBANK_INLINE_LOCK_TIMEOUT_MS": (1, 1000),
     "TAPBANK_DB_POOL_SIZE": (1, 1000),
     "TAPBANK_DB_MAX_OVERFLOW": (0, 1000),
     "TAPBANK_DB_POOL_TIMEOUT_S": (1, 300),
@@ -33,8 +39,8 @@ DATABASE_SETTING_RANGES = {
     "TAPBANK_DB_KEEPALIVES_COUNT": (1, 100),
 }
 # none: straight to PostgreSQL. pgbouncer: PgBouncer refuses the startup parameter that sets
-# the session's timeouts, so none is sent (set them on the role), and the connection budget is
-# PgBouncer's, which tapbank cannot read.
+# the session's timeouts, so none is sent (its connect_query sets them), no statement is
+# prepared, and the connection budget is PgBouncer's, which tapbank cannot read.
 POOLERS = ("none", "pgbouncer")
 
 
@@ -93,19 +99,16 @@ class Config:
         """Refuse settings this environment cannot run with."""
         if self.TAPBANK_SCHEDULER not in ("embedded", "off"):
             raise ConfigurationError("TAPBANK_SCHEDULER must be 'embedded' or 'off'")
-        if self.TAPBANK_MAX_TRANSFER_MINOR < 1:
-            raise ConfigurationError("TAPBANK_MAX_TRANSFER_MINOR must be at least 1")
-        if self.TAPBANK_RECONCILE_BATCH < 1 or self.TAPBANK_RECONCILE_INTERVAL_MS < 1:
-            raise ConfigurationError("the reconcile batch and interval must be positive")
-        if not 1 <= self.TAPBANK_INLINE_LOCK_TIMEOUT_MS <= 1000:
-            raise ConfigurationError("TAPBANK_INLINE_LOCK_TIMEOUT_MS must be 1 to 1000")
+        self._check_ranges()
         self._check_database_settings()
 
-    def _check_database_settings(self) -> None:
-        for name, (lowest, highest) in DATABASE_SETTING_RANGES.items():
+    def _check_ranges(self) -> None:
+        for name, (lowest, highest) in SETTING_RANGES.items():
             value = getattr(self, name)
             if not lowest <= value <= highest:
                 raise ConfigurationError(f"{name} must be {lowest} to {highest}, not {value}")
+
+    def _check_database_settings(self) -> None:
         statement_timeout = self.TAPBANK_DB_STATEMENT_TIMEOUT_MS
         if statement_timeout and statement_timeout <= self.TAPBANK_DB_LOCK_TIMEOUT_MS:
             raise ConfigurationError(

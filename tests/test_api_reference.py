@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tapbank.config import DATABASE_SETTING_RANGES
+from tapbank.config import SETTING_RANGES
 from tapbank.database_errors import Retryable
 from tapbank.domain_errors import DomainError
 from tapbank.taps.reasons import Reason
@@ -47,8 +47,8 @@ def test_every_retryable_database_error_is_in_the_reference(retryable):
     assert f"`{retryable.value}`" in REFERENCE
 
 
-@pytest.mark.parametrize("setting", [*DATABASE_SETTING_RANGES, "TAPBANK_DB_POOLER"])
-def test_every_database_setting_is_in_both_configuration_tables(setting):
+@pytest.mark.parametrize("setting", [*SETTING_RANGES, "TAPBANK_DB_POOLER"])
+def test_every_ranged_setting_is_in_both_configuration_tables(setting):
     readme = (ROOT / "README.md").read_text()
     assert f"`{setting}`" in REFERENCE
     assert f"`{setting}`" in readme

@@ -5,7 +5,7 @@ import pytest
 from tapbank import config as settings
 from tapbank import create_app
 from tapbank.config import (
-    DATABASE_SETTING_RANGES,
+    SETTING_RANGES,
     ConfigurationError,
     DevelopmentConfig,
     ProductionConfig,
@@ -144,7 +144,7 @@ def test_a_setting_that_is_not_a_number_is_refused_naming_it(monkeypatch):
 
 
 def test_the_database_settings_bound_every_wait_by_default(monkeypatch):
-    for name in (*DATABASE_SETTING_RANGES, "TAPBANK_DB_POOLER"):
+    for name in (*SETTING_RANGES, "TAPBANK_DB_POOLER"):
         monkeypatch.delenv(name, raising=False)
 
     options = engine_options(vars(DevelopmentConfig()))
@@ -182,9 +182,16 @@ def test_behind_pgbouncer_no_startup_options_are_sent(monkeypatch):
         ("TAPBANK_DB_CONNECT_TIMEOUT_S", "0"),
         ("TAPBANK_DB_KEEPALIVES_COUNT", "0"),
         ("TAPBANK_DB_POOLER", "pgpool"),
+        ("TAPBANK_TAP_TTL_SECONDS", "0"),
+        ("TAPBANK_TAP_TTL_SECONDS", "86401"),
+        ("TAPBANK_MAX_TRANSFER_MINOR", "0"),
+        ("TAPBANK_MAX_TRANSFER_MINOR", str(2**53)),
+        ("TAPBANK_RECONCILE_BATCH", "10001"),
+        ("TAPBANK_RECONCILE_INTERVAL_MS", "0"),
+        ("TAPBANK_INLINE_LOCK_TIMEOUT_MS", "1001"),
     ],
 )
-def test_a_database_setting_out_of_range_is_refused_naming_it(monkeypatch, name, value):
+def test_a_setting_out_of_range_is_refused_naming_it(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=name):
         DevelopmentConfig().check()
@@ -195,3 +202,18 @@ def test_the_statement_and_idle_timeouts_may_be_turned_off(monkeypatch):
     monkeypatch.setenv("TAPBANK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "0")
 
     DevelopmentConfig().check()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TAPBANK_TAP_TTL_SECONDS", "86400"),
+        ("TAPBANK_MAX_TRANSFER_MINOR", str(2**53 - 1)),
+        ("TAPBANK_RECONCILE_BATCH", "10000"),
+    ],
+)
+def test_a_setting_at_the_edge_of_its_range_is_taken(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    config = DevelopmentConfig()
+    config.check()
+    assert getattr(config, name) == int(value)

@@ -66,7 +66,8 @@ class Currency(ma.fields.String):
 
 
 class Text(ma.fields.String):
-    """A string PostgreSQL can store (no NUL character); with blank=False, not only spaces."""
+    """A string PostgreSQL can store (UTF-8, no NUL character); with blank=False, not only
+    spaces."""
 
     def __init__(self, *, blank: bool = True, **kwargs) -> None:
         self.blank = blank
@@ -76,6 +77,10 @@ class Text(ma.fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ma.ValidationError("Must not contain a NUL character.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can make
+            raise ma.ValidationError("Must be text that UTF-8 can carry.") from None
         if not self.blank and not text.strip():
             raise ma.ValidationError("Must not be blank.")
         return text

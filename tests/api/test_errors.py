@@ -125,6 +125,10 @@ def test_a_missing_field_is_a_422_naming_the_field(client, admin_headers):
         ("/api/v1/accounts", {"owner_name": "Ada\x00"}, "owner_name"),
         ("/api/v1/accounts", {"owner_name": "Ada", "bank_name": "\x00"}, "bank_name"),
         ("/api/v1/accounts/{id}/deposits", {"amount": 5, "memo": "a\x00b"}, "memo"),
+        # A lone surrogate: valid JSON (an escape), text UTF-8 cannot carry.
+        ("/api/v1/accounts", {"owner_name": "Ada\ud800"}, "owner_name"),
+        ("/api/v1/accounts", {"owner_name": "Ada", "bank_name": "\udfff"}, "bank_name"),
+        ("/api/v1/accounts/{id}/deposits", {"amount": 5, "memo": "\ud83d"}, "memo"),
     ],
 )
 def test_a_string_postgresql_cannot_store_is_a_422_naming_the_field(
@@ -208,3 +212,23 @@ def test_the_app_keeps_serving_after_a_database_error(app, failing_app, admin_he
     client = failing_app.test_client()
     assert client.get("/test-only/bad-sql").status_code == 500
     assert client.get("/api/v1/accounts", headers=admin_headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("trace-me.42:a_B", True),
+        ("x" * 128, True),
+        ("x" * 129, False),
+        ('quote"d', False),
+        ("back\\slash", False),
+        ("with space", False),
+        ("ünïcode", False),
+    ],
+    ids=["plain", "128", "129", "quote", "backslash", "space", "unicode"],
+)
+def test_a_callers_request_id_is_kept_only_when_it_is_safe_to_log_as_it_is(client, sent, kept):
+    response = client.get("/healthz", headers={"X-Request-ID": sent})
+
+    assert (response.headers["X-Request-ID"] == sent) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._:-]{1,128}", response.headers["X-Request-ID"])

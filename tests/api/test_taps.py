@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tapbank.extensions import db
 from tapbank.ledger.accounts import MAX_DEPOSIT_MINOR
 from tapbank.models import Half, Tap, Transfer
+from tapbank.models.types import time_ordered_id
 from tests.factories import Factory
 
 MISSING = object()
@@ -585,3 +586,43 @@ def test_each_half_keeps_what_the_phone_sent_and_when_the_server_received_it(
     assert rows["sender"].tapped_at == datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
     assert rows["sender"].received_at <= rows["receiver"].received_at
     assert client.get(tap_url(key), headers=payer.headers).json == tap
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        uuid.UUID(int=0),
+        uuid.uuid1(),
+        uuid.uuid3(uuid.NAMESPACE_DNS, "tap"),
+        uuid.uuid5(uuid.NAMESPACE_DNS, "tap"),
+    ],
+    ids=["nil", "v1", "v3", "v5"],
+)
+def test_a_tap_key_that_is_not_random_is_a_422_naming_it_and_stores_nothing(factory, key):
+    payer = factory.account("Ada", deposit=5_000)
+
+    response = factory.send(key, payer)
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"key"}
+    assert factory.client.get(f"/api/v1/taps/{key}", headers=payer.headers).status_code == 404
+
+
+def test_a_version_7_tap_key_is_taken(factory):
+    payer, payee = factory.account("Ada", deposit=5_000), factory.account("Bob")
+    key = time_ordered_id()
+
+    assert factory.send(key, payer).status_code == 201
+    assert factory.receive(key, payee, payer).json["status"] == "settled"
+
+
+@pytest.mark.parametrize("field", ["os", "model"])
+def test_a_device_field_utf8_cannot_carry_is_a_422_naming_it(factory, field):
+    payer = factory.account("Ada", deposit=5_000)
+    body = factory.sender_body()
+    body["device"] = {"os": "ios", "model": "x"} | {field: "phone\ud800"}
+
+    response = factory.send(uuid.uuid4(), payer, body)
+
+    assert response.status_code == 422
+    assert response.json["errors"] == {"device": {field: ["Must be text that UTF-8 can carry."]}}

@@ -18,6 +18,22 @@ from tapbank.taps.records import read_tap
 
 blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
 
+# A tap key travels over NFC and may be overheard: it must not be guessable (no nil UUID, no
+# time-and-host version 1).
+RANDOM_KEY_VERSIONS = (4, 7)
+RANDOM_KEY = {
+    "in": "path",
+    "name": "key",
+    "required": True,
+    "description": "The tap key: a random UUID, version 4 or 7; any other version is a 422.",
+    # A pattern alone, not format uuid as well: generators of test cases honour the one pattern.
+    "schema": {
+        "type": "string",
+        "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[47][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}"
+        "-[0-9a-fA-F]{12}$",
+    },
+}
+
 
 def _visible_tap(key: uuid.UUID) -> dict:
     principal = authenticate()
@@ -29,6 +45,13 @@ def _visible_tap(key: uuid.UUID) -> dict:
 
 def _put_half(key: uuid.UUID, side: Side, fields: dict):
     principal = require_account()
+    if key.version not in RANDOM_KEY_VERSIONS:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Invalid fields: key.",
+            errors={"key": ["Must be a random UUID: version 4 or 7."]},
+        )
     submission = HalfSubmission(
         tap_key=key,
         side=side,
@@ -48,7 +71,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
     return present_tap(taken.record), 201 if taken.created else 200
 
 
-@blp.route("/taps/<uuid:key>/sender")
+@blp.route("/taps/<uuid:key>/sender", parameters=[RANDOM_KEY])
 class SenderHalf(MethodView):
     @blp.account_only
     @blp.arguments(
@@ -68,7 +91,7 @@ class SenderHalf(MethodView):
         return _put_half(key, Side.SENDER, fields)
 
 
-@blp.route("/taps/<uuid:key>/receiver")
+@blp.route("/taps/<uuid:key>/receiver", parameters=[RANDOM_KEY])
 class ReceiverHalf(MethodView):
     @blp.account_only
     @blp.arguments(
