@@ -1,5 +1,6 @@
 """Who is calling: bearer-key authentication, failure records and the per-address limit."""
 
+import ipaddress
 import math
 import uuid
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def authenticate() -> Principal:
     presented = _presented_key()
     principal = _principal_for(presented) if presented else None
     if principal is None:
-        _refuse_if_rate_limited(_client_address())
+        _refuse_if_rate_limited(client_network(_client_address()))
         _record_failure(presented)
         raise ApiError(
             401,
@@ -93,8 +94,22 @@ def _principal_for(key: str) -> Principal | None:
 
 
 def _client_address() -> str:
-    """The address failures are recorded and counted under: the same string for both."""
+    """The address failures are recorded under."""
     return (request.remote_addr or "unknown")[:64]
+
+
+def client_network(address: str) -> str:
+    """What failures are counted under: the address, or for IPv6 its /64, which one client holds
+    whole and may walk address by address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:  # an IPv4 client seen through an IPv6 socket
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def _record_failure(presented: str | None) -> None:
@@ -102,6 +117,7 @@ def _record_failure(presented: str | None) -> None:
     db.session.add(
         AuthFailure(
             client_address=_client_address(),
+            client_network=client_network(_client_address()),
             method=request.method[:10],
             route=rule[:300],
             key_fingerprint=key_fingerprint(presented) if presented else None,
@@ -110,7 +126,7 @@ def _record_failure(presented: str | None) -> None:
     db.session.commit()
 
 
-def _refuse_if_rate_limited(address: str) -> None:
+def _refuse_if_rate_limited(network: str) -> None:
     limit = current_app.config["TAPBANK_AUTH_FAILURE_LIMIT"]
     window = timedelta(seconds=current_app.config["TAPBANK_AUTH_FAILURE_WINDOW_SECONDS"])
     # The database's clock, so that every API process counts the same window.
@@ -119,7 +135,7 @@ def _refuse_if_rate_limited(address: str) -> None:
             func.count(),
             func.extract("epoch", func.min(AuthFailure.occurred_at) + window - func.now()),
         ).where(
-            AuthFailure.client_address == address, AuthFailure.occurred_at > func.now() - window
+            AuthFailure.client_network == network, AuthFailure.occurred_at > func.now() - window
         )
     ).one()
     if count >= limit:

@@ -231,6 +231,30 @@ def test_the_rate_limit_leaves_other_addresses_alone(client, admin_headers, acco
     assert other.status_code == 200
 
 
+def test_an_ipv6_client_cannot_walk_its_64_past_the_limit(client, admin_headers, account_path):
+    walked = [fail_auth(client, account_path, f"2001:db8:1:2::{n:x}")[0] for n in range(LIMIT)]
+    assert walked == [401] * LIMIT
+
+    assert fail_auth(client, account_path, "2001:db8:1:2:ffff:ffff:ffff:fffe") == [429]
+    assert fail_auth(client, account_path, "2001:db8:1:3::1") == [401]  # another /64
+    recorded = {item["client_address"] for item in auth_failures(client, admin_headers, limit=200)}
+    assert "2001:db8:1:2::13" in recorded  # each exact address is still recorded
+
+
+def test_an_ipv4_client_seen_as_ipv6_is_counted_as_its_ipv4_address(client, account_path):
+    assert fail_auth(client, account_path, "10.0.0.7", times=LIMIT) == [401] * LIMIT
+    assert fail_auth(client, account_path, "::ffff:10.0.0.7") == [429]
+    assert fail_auth(client, account_path, "::ffff:10.0.0.8") == [401]
+
+
+def test_failures_past_the_limit_cost_no_insert(client, admin_headers, account_path):
+    fail_auth(client, account_path, "10.0.0.7", times=LIMIT)
+
+    assert fail_auth(client, account_path, "10.0.0.7", times=5) == [429] * 5
+
+    assert len(auth_failures(client, admin_headers, limit=200)) == LIMIT
+
+
 def test_a_valid_key_is_served_from_an_address_past_the_limit(factory, client):
     account = factory.account("Ada")
     path = f"/api/v1/accounts/{account.id}"
