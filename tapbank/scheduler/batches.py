@@ -19,13 +19,11 @@ from sqlalchemy.orm import Session
 
 from tapbank.database_errors import database_unreachable, describe_failure
 from tapbank.domain_errors import ConcurrentChange
-from tapbank.metrics import SET_ASIDE
 from tapbank.taps.set_aside import (
     due_for_retry,
     held_accounts,
     next_candidates,
     set_aside,
-    set_aside_summary,
 )
 from tapbank.taps.settlement import BatchResult, settle_batch
 
@@ -69,11 +67,10 @@ def settle_next_batch(session: Session, *, limit: int, ttl: timedelta) -> BatchR
 
 
 def retry_set_aside_pairs(session: Session, *, ttl: timedelta) -> BatchResult:
-    """Retry, each alone, the set-aside pairs whose backoff has passed; gauge those left."""
+    """Retry, each alone, the set-aside pairs whose backoff has passed."""
     result = BatchResult()
     for key in due_for_retry(session, RETRIES_PER_RUN):
         result.add(_settle_isolating(session, [key], ttl))
-    SET_ASIDE.set(set_aside_summary(session).count)
     session.rollback()
     return result
 

@@ -22,11 +22,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from tapbank.database_errors import database_unreachable, describe_failure, roll_back_quietly
 from tapbank.extensions import db
-from tapbank.metrics import BACKLOG
+from tapbank.metrics import BACKLOG, SET_ASIDE
 from tapbank.models import JobId, JobRun, Worker, WorkerState
 from tapbank.scheduler import jobs
 from tapbank.scheduler.outage import OutageWatch
-from tapbank.taps.queries import QUEUED_MATCHED
+from tapbank.taps.queries import QUEUED_MATCHED, QUEUED_SET_ASIDE
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,10 @@ class JobRunner:
         log.info("reconciler worker %s stopped", self.id)
 
     def beat(self, _stop: threading.Event | None = None) -> None:
-        """The heartbeat job: this worker is alive; gauge the matched backlog. (It takes the stop
-        event as every job does, and has nothing to stop.)"""
+        """The heartbeat job: this worker is alive; gauge the matched backlog and the pairs set
+        aside. (It takes the stop event as every job does, and has nothing to stop.)"""
         BACKLOG.set(db.session.scalar(select(func.count()).where(QUEUED_MATCHED)))
+        SET_ASIDE.set(db.session.scalar(select(func.count()).where(QUEUED_SET_ASIDE)))
         self._register()
 
     def _register(self) -> None:

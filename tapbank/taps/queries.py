@@ -13,5 +13,5 @@ QUEUED_AWAITING = QUEUE.c.matched_at.is_(None)
 QUEUED_MATCHED = QUEUE.c.matched_at.is_not(None)
 # A matched pair set aside (it failed alone, or met a held account) waits for its retry_at, out
 # of the index the reconcilers take pairs from.
-SET_ASIDE = QUEUE.c.retry_at.is_not(None)
-NOT_SET_ASIDE = QUEUE.c.retry_at.is_(None)
+QUEUED_SET_ASIDE = QUEUE.c.retry_at.is_not(None)
+QUEUED_NOT_SET_ASIDE = QUEUE.c.retry_at.is_(None)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tapbank.metrics import PAIRS_SET_ASIDE
 from tapbank.models import Account, Half, QueuedTap, Side
-from tapbank.taps.queries import NOT_SET_ASIDE, QUEUED_MATCHED, SET_ASIDE
+from tapbank.taps.queries import QUEUED_MATCHED, QUEUED_NOT_SET_ASIDE, QUEUED_SET_ASIDE
 
 # The first retry comes after this long, each next one after twice the last, up to the cap.
 FIRST_RETRY_SECONDS = 1
@@ -48,7 +48,7 @@ def next_candidates(session: Session, limit: int) -> list[Candidate]:
             receiver,
             (receiver.c.tap_key == QueuedTap.tap_key) & (receiver.c.side == Side.RECEIVER),
         )
-        .where(QUEUED_MATCHED, NOT_SET_ASIDE)
+        .where(QUEUED_MATCHED, QUEUED_NOT_SET_ASIDE)
         .order_by(QueuedTap.matched_at, QueuedTap.tap_key)
         .limit(limit)
     )
@@ -92,7 +92,7 @@ def due_for_retry(session: Session, limit: int) -> list[uuid.UUID]:
     return list(
         session.scalars(
             select(QueuedTap.tap_key)
-            .where(SET_ASIDE, QueuedTap.retry_at <= func.now())
+            .where(QUEUED_SET_ASIDE, QueuedTap.retry_at <= func.now())
             .order_by(QueuedTap.retry_at)
             .limit(limit)
         )
@@ -105,11 +105,11 @@ def set_aside_summary(session: Session) -> SetAsideSummary:
     count, oldest_age = session.execute(
         select(
             func.count(), func.extract("epoch", func.now() - func.min(QueuedTap.matched_at))
-        ).where(SET_ASIDE)
+        ).where(QUEUED_SET_ASIDE)
     ).one()
     last_error = session.scalar(
         select(QueuedTap.last_error)
-        .where(SET_ASIDE)
+        .where(QUEUED_SET_ASIDE)
         .order_by(QueuedTap.set_aside_at.desc())
         .limit(1)
     )

@@ -24,7 +24,7 @@ from tapbank.driver import array_literal
 from tapbank.ledger.bulk import Movement
 from tapbank.models import Account, AccountStatus, Side, TapStatus
 from tapbank.taps.ending import Outcomes, mend_queue_entries, write_outcomes
-from tapbank.taps.queries import HALVES, NOT_SET_ASIDE, QUEUE, QUEUED_MATCHED, TAPS
+from tapbank.taps.queries import HALVES, QUEUE, QUEUED_MATCHED, QUEUED_NOT_SET_ASIDE, TAPS
 from tapbank.taps.reasons import failure_message
 from tapbank.taps.rules import AccountState, PairedHalves, reasons_against
 
@@ -195,7 +195,7 @@ def _build_take_matched() -> Select:
 # Built once: every batch, and every inline attempt, runs one of these. A batch of the backlog
 # passes over set-aside pairs; a batch of named keys (inline, a retry) takes them as they are.
 _TAKE = _build_take_matched()
-TAKE_MATCHED = _TAKE.where(NOT_SET_ASIDE)
+TAKE_MATCHED = _TAKE.where(QUEUED_NOT_SET_ASIDE)
 TAKE_MATCHED_AMONG_KEYS = _TAKE.where(TAPS.c.key.in_(bindparam("keys", expanding=True)))
 _accounts = Account.__table__
 # The batch's account ids as one array literal, not a parameter each: a thousand of those cost

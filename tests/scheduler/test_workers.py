@@ -393,7 +393,7 @@ def test_a_starting_worker_forgets_workers_silent_for_a_day(app):
     assert "recent" in worker_hosts()
 
 
-def test_a_heartbeat_forgets_workers_silent_for_a_day_and_gauges_the_matched_backlog(
+def test_a_heartbeat_forgets_silent_workers_and_gauges_the_backlog_and_the_pairs_set_aside(
     app, factory_with, admin_headers
 ):
     from tapbank.scheduler.runner import JobRunner
@@ -404,9 +404,17 @@ def test_a_heartbeat_forgets_workers_silent_for_a_day_and_gauges_the_matched_bac
         assert deferred.tap(payer, payee).json["status"] == "matched"
     deferred.send(uuid.uuid4(), payer)
     add_old_and_recent_workers()
+    db.session.execute(
+        text(
+            "UPDATE tap_queue SET retry_at = now() + interval '1 minute' WHERE tap_key = "
+            "(SELECT tap_key FROM tap_queue WHERE matched_at IS NOT NULL LIMIT 1)"
+        )
+    )
+    db.session.commit()
 
     JobRunner(app).beat()
 
     assert REGISTRY.get_sample_value("tapbank_backlog_matched") == 2
+    assert REGISTRY.get_sample_value("tapbank_set_aside_pairs") == 1
     assert "old" not in worker_hosts()
     assert "recent" in worker_hosts()
