@@ -29,6 +29,16 @@ class HalfConflict(DomainError):
         super().__init__(f"This key already has a different {side} half; nothing was changed.")
 
 
+class ReceiverNotNamed(DomainError):
+    """The payer's half binds the tap to another payee: this receiver half is refused."""
+
+    error_code = "receiver_not_named"
+    message = (
+        "The payer named another account as this tap's payee; nothing was changed and the tap "
+        "goes on waiting for its payee."
+    )
+
+
 class ConcurrentChange(DomainError):
     """A row was not in the state a batch locked it in: the batch rolls back whole."""
 

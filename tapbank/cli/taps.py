@@ -79,8 +79,14 @@ def _demo(currency: str):
     type=click.IntRange(1, 512),
     help="Taps in flight at once.",
 )
+@click.option(
+    "--bind/--no-bind",
+    default=True,
+    show_default=True,
+    help="Name the payee in the payer's half, so only it may pay in (contract v2).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no bar.")
-def simulate(url, sender, receiver, amount, count, concurrency, as_json):
+def simulate(url, sender, receiver, amount, count, concurrency, bind, as_json):
     """Two phones over real HTTP: COUNT taps, CONCURRENCY at a time, with a summary."""
     currency = current_app.config["TAPBANK_CURRENCY"]
     minor = _amount(amount, currency)
@@ -90,7 +96,7 @@ def simulate(url, sender, receiver, amount, count, concurrency, as_json):
         demo = _demo(currency)
         payer = payer or Phone(demo[0].id, demo[0].key)
         payee = payee or Phone(demo[1].id, demo[1].key)
-    simulator = TapSimulator(url, payer, payee)
+    simulator = TapSimulator(url, payer, payee, bind_payee=bind)
     show_bar = sys.stdout.isatty() and not as_json
     try:
         if show_bar:

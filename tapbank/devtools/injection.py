@@ -20,6 +20,7 @@ KINDS = (
     "insufficient-funds",
     "expired",
     "self-transfer",
+    "receiver-mismatch",
 )
 AMOUNT = 1250
 
@@ -66,9 +67,12 @@ class Injector:
             "currency-mismatch": lambda key: self._pair(
                 key, receiver_currency=_other(self.currency)
             ),
-            "insufficient-funds": lambda key: self._pair(key, payer=self._empty_wallet()),
+            "insufficient-funds": lambda key: self._pair(
+                key, payer=self._new_account("Empty Wallet (injected)")
+            ),
             "expired": self._lone_half_past_its_ttl,
             "self-transfer": lambda key: self._pair(key, payee=self.payer),
+            "receiver-mismatch": self._strangers_half_before_the_bound_one,
         }
         key = str(uuid.uuid4())
         makers[kind](key)
@@ -96,10 +100,20 @@ class Injector:
         ttl = timedelta(seconds=self.app.config["TAPBANK_TAP_TTL_SECONDS"])
         age_taps(db.session, [key], ttl + timedelta(seconds=1))
 
-    def _empty_wallet(self) -> DemoAccount:
+    def _strangers_half_before_the_bound_one(self, key: str) -> None:
+        """An overheard key: a stranger's receiver half first, then the payer's half, which
+        names the real payee."""
+        stranger = self._new_account("Stranger (injected)")
+        receiver = self._body(AMOUNT, self.currency) | {"sender_account_id": self.payer.id}
+        self._put(key, "receiver", stranger, receiver)
+        sender = self._body(AMOUNT, self.currency) | {"receiver_account_id": self.payee.id}
+        self._put(key, "sender", self.payer, sender)
+
+    def _new_account(self, owner_name: str) -> DemoAccount:
+        """An account with nothing in it, opened for one injected tap."""
         account, key = open_account(
             db.session,
-            owner_name="Empty Wallet (injected)",
+            owner_name=owner_name,
             account_type=AccountType.CHECKING,
             bank_name="tapbank demo",
             currency=self.currency,

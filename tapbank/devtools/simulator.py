@@ -81,10 +81,20 @@ class Summary:
 class TapSimulator:
     """Sends taps between a payer and a payee phone and waits for each outcome."""
 
-    def __init__(self, base_url: str, payer: Phone, payee: Phone, *, timeout: float = 10.0):
+    def __init__(
+        self,
+        base_url: str,
+        payer: Phone,
+        payee: Phone,
+        *,
+        timeout: float = 10.0,
+        bind_payee: bool = True,
+    ):
         self.base_url = base_url.rstrip("/")
         self.payer = payer
         self.payee = payee
+        # As a careful payer's phone does: the tap pays this payee or nobody.
+        self.bind_payee = bind_payee
         self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -126,16 +136,15 @@ class TapSimulator:
     def _tap(self, amount: int, currency: str):
         key = str(uuid.uuid4())
         now = datetime.now(UTC).isoformat()
-        sender = (
-            f"/api/v1/taps/{key}/sender",
-            self.payer,
-            {
-                "amount": amount,
-                "currency": currency,
-                "device": {"os": "ios", "model": "simulated"},
-                "tapped_at": now,
-            },
-        )
+        sender_body = {
+            "amount": amount,
+            "currency": currency,
+            "device": {"os": "ios", "model": "simulated"},
+            "tapped_at": now,
+        }
+        if self.bind_payee:
+            sender_body["receiver_account_id"] = self.payee.account_id
+        sender = (f"/api/v1/taps/{key}/sender", self.payer, sender_body)
         receiver = (
             f"/api/v1/taps/{key}/receiver",
             self.payee,

@@ -109,6 +109,10 @@ class Half(db.Model):
         CheckConstraint(
             "side = 'receiver' OR sender_account_id = account_id", name="sender_is_the_payer"
         ),
+        CheckConstraint(
+            "side = 'sender' OR receiver_account_id IS NULL",
+            name="only_the_sender_names_the_payee",
+        ),
     )
 
     id: Mapped[SerialKey]
@@ -117,6 +121,8 @@ class Half(db.Model):
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
     # The payer: the sender's own account, or whom the receiver expects to pay it.
     sender_account_id: Mapped[uuid.UUID]
+    # The payee a sender half binds the tap to (contract v2); null: any payee may pair with it.
+    receiver_account_id: Mapped[uuid.UUID | None]
     amount: Mapped[MinorUnits]
     currency: Mapped[str] = mapped_column(String(3))
     device_os: Mapped[str] = mapped_column(String(40))

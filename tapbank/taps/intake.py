@@ -12,7 +12,7 @@ from sqlalchemy import Row, bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from tapbank.domain_errors import HalfConflict
+from tapbank.domain_errors import HalfConflict, ReceiverNotNamed
 from tapbank.metrics import HALVES_RECEIVED
 from tapbank.models import Side, TapStatus
 from tapbank.taps.queries import HALVES, HALVES_OF_TAP, QUEUE, TAPS
@@ -69,6 +69,8 @@ class HalfSubmission:
     device_os: str
     device_model: str | None
     tapped_at: datetime
+    # The payee a sender half binds the tap to; a receiver half names none.
+    receiver_account_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,14 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict
     key = submission.tap_key
     tap = session.execute(TAKE_TAP, {"key": key, "status": AWAITING_OTHER[submission.side]}).one()
     halves = {half.side: half for half in session.execute(HALVES_OF_TAP, {"key": key})}
+    if not _payee_may_answer(halves.get(Side.SENDER), submission):
+        _count_refusal(submission)
+        raise ReceiverNotNamed()
     existing = halves.get(submission.side)
     if existing is not None:
         if _same_half(existing, submission):
             return tap, halves, False
-        # Counted here: a refused half has nothing to commit.
-        HALVES_RECEIVED.labels(side=submission.side.value, outcome="conflict").inc()
+        _count_refusal(submission)
         raise HalfConflict(submission.side.value)
 
     values = {f.name: getattr(submission, f.name) for f in fields(submission)}
@@ -123,6 +127,19 @@ def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict
         halves[submission.side] = session.execute(ADD_HALF, values).one()
         tap = session.execute(MATCH_TAP, {"queued_key": key}).one()
     return tap, halves, True
+
+
+def _payee_may_answer(sender_half: Row | None, submission: HalfSubmission) -> bool:
+    """False for a receiver half from an account other than the payee the sender half named."""
+    if submission.side != Side.RECEIVER or sender_half is None:
+        return True
+    named = sender_half.receiver_account_id
+    return named is None or named == submission.account_id
+
+
+def _count_refusal(submission: HalfSubmission) -> None:
+    # Counted here: a refused half has nothing to commit.
+    HALVES_RECEIVED.labels(side=submission.side.value, outcome="conflict").inc()
 
 
 def _same_half(existing: Row, submission: HalfSubmission) -> bool:

@@ -11,6 +11,7 @@ class Reason(enum.StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     SELF_TRANSFER = "self_transfer"
     ACCOUNT_INACTIVE = "account_inactive"
+    RECEIVER_MISMATCH = "receiver_mismatch"
 
 
 LEGACY_CODES = {
@@ -28,6 +29,7 @@ SENTENCES = {
     Reason.CURRENCY_MISMATCH: "the currencies of the halves or accounts differ",
     Reason.SELF_TRANSFER: "an account cannot pay itself",
     Reason.ACCOUNT_INACTIVE: "an account in the tap is frozen",
+    Reason.RECEIVER_MISMATCH: "the payer named another account as the payee",
 }
 
 

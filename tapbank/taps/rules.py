@@ -14,6 +14,7 @@ class PairedHalves:
     payer_id: str  # the sender half's authenticated account
     payee_id: str  # the receiver half's authenticated account
     expected_payer_id: str  # whom the receiver said would pay
+    named_payee_id: str | None  # whom the sender bound the tap to, if anyone
     sender_amount: int
     receiver_amount: int
     sender_currency: str
@@ -54,4 +55,6 @@ def reasons_against(
         reasons.append(Reason.SELF_TRANSFER)
     if not (payer.active and payee.active):
         reasons.append(Reason.ACCOUNT_INACTIVE)
+    if pair.named_payee_id is not None and pair.named_payee_id != pair.payee_id:
+        reasons.append(Reason.RECEIVER_MISMATCH)
     return reasons

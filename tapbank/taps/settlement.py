@@ -167,6 +167,7 @@ def _build_take_matched() -> Select:
             _as_text(sender.c.account_id).label("payer_id"),
             _as_text(receiver.c.account_id).label("payee_id"),
             _as_text(receiver.c.sender_account_id).label("expected_payer_id"),
+            _as_text(sender.c.receiver_account_id).label("named_payee_id"),
             sender.c.amount.label("sender_amount"),
             receiver.c.amount.label("receiver_amount"),
             sender.c.currency.label("sender_currency"),

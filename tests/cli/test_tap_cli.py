@@ -126,6 +126,22 @@ def test_simulate_against_a_real_server_settles_every_tap_and_moves_exactly_the_
     paid = f"amount = 1250 AND debit_account_id = '{ada.id}' AND credit_account_id = '{bob.id}'"
     assert tap_transfers() == count("transfers", paid) == 20
     assert count("taps", "status = 'settled'") == 20
+    # The payer's phone binds each tap to its payee by default.
+    assert count("halves", f"side = 'sender' AND receiver_account_id = '{bob.id}'") == 20
+
+
+def test_simulate_without_binding_sends_halves_naming_no_payee(runner, factory, live_server):
+    ada, bob = factory.account("Ada", deposit=10_000), factory.account("Bob")
+
+    result = run(
+        runner,
+        *("tap", "simulate", "--url", live_server, "--count", "2", "--json", "--no-bind"),
+        *("--sender", phone(ada), "--receiver", phone(bob)),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["settled"] == 2
+    assert count("halves", "side = 'sender' AND receiver_account_id IS NULL") == 2
 
 
 @pytest.mark.slow

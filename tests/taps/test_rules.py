@@ -22,6 +22,7 @@ def pair(**changes) -> PairedHalves:
         payer_id=PAYER,
         payee_id=PAYEE,
         expected_payer_id=PAYER,
+        named_payee_id=None,
         sender_amount=1250,
         receiver_amount=1250,
         sender_currency="USD",
@@ -117,10 +118,19 @@ def test_a_frozen_party_makes_the_tap_fail_as_account_inactive(frozen):
     assert reasons(payer=parties["payer"], payee=parties["payee"]) == [Reason.ACCOUNT_INACTIVE]
 
 
+def test_a_tap_bound_to_its_payee_settles_with_that_payee():
+    assert reasons(pair(named_payee_id=PAYEE)) == []
+
+
+def test_a_tap_bound_to_another_payee_is_a_receiver_mismatch():
+    assert reasons(pair(named_payee_id=STRANGER)) == [Reason.RECEIVER_MISMATCH]
+
+
 def test_every_reason_that_applies_is_listed_in_the_contracts_order():
     everything_wrong = pair(
         payee_id=PAYER,
         expected_payer_id=STRANGER,
+        named_payee_id=STRANGER,
         receiver_amount=99,
         receiver_currency="EUR",
         receiver_received_at=ARRIVED + timedelta(hours=1),
@@ -135,6 +145,7 @@ def test_every_reason_that_applies_is_listed_in_the_contracts_order():
         Reason.CURRENCY_MISMATCH,
         Reason.SELF_TRANSFER,
         Reason.ACCOUNT_INACTIVE,
+        Reason.RECEIVER_MISMATCH,
     ]
 
 

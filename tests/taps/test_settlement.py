@@ -28,6 +28,7 @@ LEGACY = {
     "currency_mismatch": None,
     "self_transfer": None,
     "account_inactive": None,
+    "receiver_mismatch": None,
 }
 
 
@@ -387,13 +388,15 @@ def test_every_legacy_reason_at_once_is_listed_with_its_code(deferred, runner, p
     assert [reason["legacy_code"] for reason in tap["failure"]["reasons"]] == [100, 200, 300, 400]
 
 
-def test_all_seven_reasons_at_once_are_all_listed(deferred, stranger):
+def test_all_eight_reasons_at_once_are_all_listed(deferred, stranger):
     frozen = deferred.account("Dee", deposit=100)
     key = uuid.uuid4()
-    assert deferred.send(key, frozen, deferred.sender_body(1250)).status_code == 201
     receiver = deferred.receiver_body(stranger, 999, "EUR")
-    assert deferred.receive(key, frozen, stranger, receiver).json["status"] == "matched"
-    shift_arrival(key, "receiver", 600)
+    assert deferred.receive(key, frozen, stranger, receiver).status_code == 201
+    # The receiver half came first; the payer's half then binds the tap to someone else.
+    sender = deferred.sender_body(1250, receiver_account_id=stranger.id)
+    assert deferred.send(key, frozen, sender).json["status"] == "matched"
+    shift_arrival(key, "sender", 600)
     path = f"/api/v1/accounts/{frozen.id}"
     patched = deferred.client.patch(path, json={"status": "frozen"}, headers=deferred.admin_headers)
     assert patched.status_code == 200

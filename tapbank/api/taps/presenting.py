@@ -40,6 +40,7 @@ def present_half(half: Half | Row | None, tap_status: TapStatus) -> dict | None:
     return {
         "account_id": half.account_id,
         "sender_account_id": half.sender_account_id,
+        "receiver_account_id": half.receiver_account_id,
         "amount": half.amount,
         "currency": half.currency,
         "device": {"os": half.device_os, "model": half.device_model},

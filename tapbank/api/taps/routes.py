@@ -62,6 +62,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         device_os=fields["device"]["os"],
         device_model=fields["device"]["model"],
         tapped_at=fields["tapped_at"],
+        receiver_account_id=fields.get("receiver_account_id"),
     )
     taken = take_half(db.session, submission, settle=current_app.config["TAPBANK_SETTLE_INLINE"])
     db.session.commit()
@@ -81,6 +82,7 @@ class SenderHalf(MethodView):
             "currency": "USD",
             "device": {"os": "ios", "model": "iPhone 16"},
             "tapped_at": "2026-11-26T12:00:00.120Z",
+            "receiver_account_id": "0b6f2e4c-3f1a-4c55-8d7e-9a1b2c3d4e5f",
         },
     )
     @blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands.")
@@ -106,7 +108,12 @@ class ReceiverHalf(MethodView):
     )
     @blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands.")
     @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
-    @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")
+    @blp.alt_response(
+        409,
+        response="CONFLICT",
+        description="Another half for this key and side (`half_conflict`), or the payer named "
+        "another account as the payee (`receiver_not_named`).",
+    )
     def put(self, fields, key):
         """Send the payee's half: whom it expects to pay it, and how much."""
         return _put_half(key, Side.RECEIVER, fields)

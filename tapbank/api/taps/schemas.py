@@ -21,8 +21,8 @@ class DeviceSchema(ma.Schema):
     )
 
 
-class TapSenderSchema(ma.Schema):
-    """The payer's half: the payer is the authenticated account."""
+class HalfBodySchema(ma.Schema):
+    """What both halves say: the amount, its currency, the phone and its clock."""
 
     amount = transfer_amount(required=True)
     currency = Currency(required=True)
@@ -36,7 +36,21 @@ class TapSenderSchema(ma.Schema):
     )
 
 
-class TapReceiverSchema(TapSenderSchema):
+class TapSenderSchema(HalfBodySchema):
+    """The payer's half: the payer is the authenticated account."""
+
+    receiver_account_id = ma.fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "The payee this tap is bound to (optional): a receiver half from any "
+            "other account gets 409 `receiver_not_named`, or, when it came first, the pair fails "
+            "as `receiver_mismatch`.",
+            "example": "0b6f2e4c-3f1a-4c55-8d7e-9a1b2c3d4e5f",
+        },
+    )
+
+
+class TapReceiverSchema(HalfBodySchema):
     """The payee's half: whom it expects to pay it, and how much."""
 
     sender_account_id = ma.fields.UUID(
@@ -48,6 +62,10 @@ class HalfSchema(ma.Schema):
     account_id = ma.fields.UUID(metadata={"description": "The account that sent this half."})
     sender_account_id = ma.fields.UUID(
         metadata={"description": "The payer: the sender itself, or whom the receiver expects."}
+    )
+    receiver_account_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={"description": "The payee the sender half bound the tap to; null if none."},
     )
     amount = ma.fields.Integer()
     currency = ma.fields.String()
