@@ -24,5 +24,4 @@ def test_a_worker_serves_its_own_metrics_on_its_port(migrated_app, database_url)
         assert "tapbank_reconcile_batch_seconds" in text
         assert "tapbank_backlog_matched" in text
     finally:
-        worker.terminate()
         worker.end()
