@@ -39,7 +39,8 @@ def server_environment(database_url: str, admin_key: str) -> dict[str, str]:
 
 
 class LiveServer:
-    """gunicorn with two threaded workers; start() waits until /healthz answers."""
+    """gunicorn with two threaded workers, and any settings given; start() waits until /healthz
+    answers."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class LiveServer:
         workers: int = 2,
         threads: int = 8,
         tls: tuple[Path, Path] | None = None,
+        settings: dict | None = None,
     ):
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
@@ -70,6 +72,7 @@ class LiveServer:
         self.env = server_environment(database_url, admin_key) | {
             "TAPBANK_DB_POOL_SIZE": str(threads)
         }
+        self.env.update({name: str(value) for name, value in (settings or {}).items()})
         self.log = tempfile.TemporaryFile()
         self.process: subprocess.Popen | None = None
 

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -9,7 +10,14 @@ import pytest
 import requests
 
 from tests.conftest import ADMIN_KEY
-from tests.live_server import ROOT, LiveServer, server_environment
+from tests.live_server import (
+    GUNICORN,
+    HOST,
+    ROOT,
+    LiveServer,
+    free_port,
+    server_environment,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +122,50 @@ def test_production_refuses_to_start_without_its_required_settings(database_url,
     assert result.returncode != 0
     assert missing in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_with_a_metrics_port_every_workers_metrics_are_served_there_and_not_on_the_api_port(
+    migrated_app, database_url
+):
+    port = free_port()
+    server = LiveServer(
+        database_url, ADMIN_KEY, workers=3, threads=1, settings={"TAPBANK_METRICS_PORT": port}
+    )
+    server.start()
+    try:
+        metrics_url = f"http://{HOST}:{port}/metrics"
+        before = _requests_counted(requests.get(metrics_url, timeout=5).text, "/healthz")
+        for _ in range(30):
+            assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        on_api_port = requests.get(f"{server.url}/metrics", timeout=5)
+        metrics = requests.get(metrics_url, timeout=5)
+    finally:
+        server.stop()
+    assert metrics.status_code == 200
+    assert _requests_counted(metrics.text, "/healthz") - before == 30
+    assert "tapbank_transfers_settled_total" in metrics.text
+    assert on_api_port.status_code == 404
+    assert on_api_port.json()["error"] == "not_found"
+
+
+def test_a_metrics_port_already_taken_is_refused_in_one_line(migrated_app, database_url):
+    env = server_environment(database_url, ADMIN_KEY)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        env["TAPBANK_METRICS_PORT"] = str(taken.getsockname()[1])
+        finished = subprocess.run(
+            [str(GUNICORN), "-w", "1", "-b", f"{HOST}:{free_port()}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode != 0
+    refusals = [line for line in finished.stderr.splitlines() if "refuses" in line]
+    assert len(refusals) == 1
+    assert refusals[0].startswith(
+        f"tapbank refuses to start: TAPBANK_METRICS_PORT {env['TAPBANK_METRICS_PORT']} on "
+    )
+    assert "Traceback" not in finished.stderr
