@@ -35,10 +35,15 @@ def test_production_gunicorn_without_the_admin_key_refuses_to_start_in_one_line(
     assert "Traceback" not in finished.stderr
 
 
-def test_a_production_worker_starts_and_reports_without_the_admin_key(app, database_url):
-    worker = WorkerProcess(
-        database_url, "keyless", {"TAPBANK_ENV": "production", "TAPBANK_ADMIN_KEY": None}
-    )
+def test_a_production_worker_starts_and_reports_without_the_admin_key(
+    app, database_url, image_pythonpath
+):
+    settings = {
+        "TAPBANK_ENV": "production",
+        "TAPBANK_ADMIN_KEY": None,
+        "PYTHONPATH": image_pythonpath,  # and without the embedded PostgreSQL, as in the image
+    }
+    worker = WorkerProcess(database_url, "keyless", settings)
     try:
 
         def registered():

@@ -49,6 +49,25 @@ def test_metrics_are_summed_over_every_gunicorn_worker(migrated_app, database_ur
         server.stop()
 
 
+def test_production_gunicorn_serves_without_the_embedded_postgres_installed(
+    migrated_app, database_url, image_pythonpath
+):
+    settings = {"TAPBANK_ENV": "production", "PYTHONPATH": image_pythonpath}
+    server = LiveServer(database_url, ADMIN_KEY, workers=1, threads=2, settings=settings)
+    server.start()
+    try:
+        ready = requests.get(f"{server.url}/readyz", timeout=5)
+        listed = requests.get(
+            f"{server.url}/api/v1/accounts",
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=5,
+        )
+    finally:
+        server.stop()
+    assert ready.status_code == 200, server.output()
+    assert listed.status_code == 200, server.output()
+
+
 def test_every_response_carries_a_request_id_that_the_access_log_records(
     migrated_app, database_url
 ):
