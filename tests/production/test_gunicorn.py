@@ -86,6 +86,32 @@ def test_every_response_carries_a_request_id_that_the_access_log_records(
     assert '"request_id": "trace-me-42"' in log
 
 
+def test_no_key_reaches_the_server_log(migrated_app, database_url):
+    server = LiveServer(database_url, ADMIN_KEY, workers=1, threads=2)
+    server.start()
+    try:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        opened = requests.post(
+            f"{server.url}/api/v1/accounts", json={"owner_name": "Ada"}, headers=admin, timeout=5
+        )
+        account_key = opened.json()["api_key"]
+        account_id = opened.json()["account"]["id"]
+        wrong_key = "tbk_a-key-never-issued-so-it-fails-and-is-recorded"
+        for key in (account_key, wrong_key):
+            requests.get(
+                f"{server.url}/api/v1/accounts/{account_id}",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=5,
+            )
+    finally:
+        server.stop()
+    log = server.output()
+    assert f"/api/v1/accounts/{account_id}" in log  # the requests were logged
+    for key in (ADMIN_KEY, account_key, wrong_key):
+        assert key not in log
+        assert key.partition("_")[2] not in log
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test certificate")
 def test_gunicorn_serves_over_tls_with_its_certificate_options(
     migrated_app, database_url, tmp_path
