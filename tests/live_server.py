@@ -112,3 +112,19 @@ class LiveServer:
         """Everything gunicorn and the app printed so far."""
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
+
+
+def gunicorn_refusals(env: dict[str, str]) -> list[str]:
+    """Start gunicorn (one worker) with env, expecting it to refuse: check that it exited
+    non-zero without a traceback, and return the lines that say it refuses."""
+    finished = subprocess.run(
+        [str(GUNICORN), "-w", "1", "-b", f"{HOST}:{free_port()}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0, finished.stderr
+    assert "Traceback" not in finished.stderr, finished.stderr
+    return [line for line in finished.stderr.splitlines() if "refuses" in line]
