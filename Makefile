@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app tapbank
 PORT ?= 5000
 
-.PHONY: run stop test lint format bench soak install install-test clean
+.PHONY: run stop test fuzz lint format bench soak install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-runtime.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
@@ -43,6 +43,13 @@ test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Generated requests in far greater numbers than `make test` sends: schemathesis over the whole
+# OpenAPI document and the hostile-input property tests (tests marked fuzz), FUZZ_EXAMPLES fresh
+# examples each (default 1000, a few minutes); a failure is kept in .hypothesis/ and tried first
+# next time.
+fuzz: install-test
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check --fix .

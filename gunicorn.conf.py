@@ -32,13 +32,20 @@ os.environ.setdefault(
 
 
 def on_starting(server):
-    """Check the connection budget, and start each server with an empty metrics folder."""
-    from tapbank.gunicorn_hooks import check_connection_budget
+    """Check the settings and the connection budget, start each server with an empty metrics
+    folder, and serve it on TAPBANK_METRICS_PORT when that is set."""
+    from tapbank.gunicorn_hooks import (
+        check_connection_budget,
+        checked_settings,
+        serve_metrics_port,
+    )
 
-    check_connection_budget(server.cfg.workers, server.cfg.threads)
+    settings = checked_settings()
+    check_connection_budget(settings, server.cfg.workers, server.cfg.threads)
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+    serve_metrics_port(settings)
 
 
 def child_exit(server, worker):

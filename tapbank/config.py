@@ -37,6 +37,8 @@ SETTING_RANGES = {
     "TAPBANK_DB_KEEPALIVES_IDLE_S": (1, 7200),
     "TAPBANK_DB_KEEPALIVES_INTERVAL_S": (1, 7200),
     "TAPBANK_DB_KEEPALIVES_COUNT": (1, 100),
+    "TAPBANK_METRICS_PORT": (0, 65_535),  # 0: off, /metrics on the API's own port
+    "TAPBANK_WORKER_METRICS_PORT": (0, 65_535),  # 0: off
 }
 # none: straight to PostgreSQL. pgbouncer: PgBouncer refuses the startup parameter that sets
 # the session's timeouts, so none is sent (its connect_query sets them), no statement is
@@ -75,6 +77,8 @@ class Config:
         self.TAPBANK_WORKER_STALE_SECONDS = _int_env("TAPBANK_WORKER_STALE_SECONDS", 15)
         self.TAPBANK_TRUSTED_PROXIES = _int_env("TAPBANK_TRUSTED_PROXIES", 0)
         self.TAPBANK_WORKER_METRICS_PORT = _int_env("TAPBANK_WORKER_METRICS_PORT", 0)
+        self.TAPBANK_METRICS_PORT = _int_env("TAPBANK_METRICS_PORT", 0)
+        self.TAPBANK_METRICS_ADDR = os.environ.get("TAPBANK_METRICS_ADDR", "127.0.0.1")
         self._read_database_settings()
 
     def _read_database_settings(self) -> None:
@@ -101,6 +105,10 @@ class Config:
             raise ConfigurationError("TAPBANK_SCHEDULER must be 'embedded' or 'off'")
         self._check_ranges()
         self._check_database_settings()
+
+    def check_api(self) -> None:
+        """Refuse settings an API process cannot serve with: check, and what only it needs."""
+        self.check()
 
     def _check_ranges(self) -> None:
         for name, (lowest, highest) in SETTING_RANGES.items():
@@ -138,21 +146,26 @@ class ProductionConfig(Config):
     DEFAULT_SCHEDULER = "off"
 
     def check(self) -> None:
-        """Production needs its database and admin key given, and never runs jobs in the API."""
-        missing = [
-            name
-            for name, value in (
-                ("DATABASE_URL", self.SQLALCHEMY_DATABASE_URI),
-                ("TAPBANK_ADMIN_KEY", self.TAPBANK_ADMIN_KEY),
-            )
-            if not value
-        ]
-        if missing:
-            raise ConfigurationError(
-                f"TAPBANK_ENV=production refuses to start without {' and '.join(missing)}"
-            )
+        """Production needs its database given, and never runs jobs in the API."""
+        _refuse_missing("TAPBANK_ENV=production", DATABASE_URL=self.SQLALCHEMY_DATABASE_URI)
         self.TAPBANK_SCHEDULER = "off"
         super().check()
+
+    def check_api(self) -> None:
+        """An API process also needs the admin key given (production never makes one); a
+        reconciler worker, which answers no request, does not."""
+        _refuse_missing(
+            "the API in TAPBANK_ENV=production",
+            DATABASE_URL=self.SQLALCHEMY_DATABASE_URI,
+            TAPBANK_ADMIN_KEY=self.TAPBANK_ADMIN_KEY,
+        )
+        super().check_api()
+
+
+def _refuse_missing(who: str, **settings: str | None) -> None:
+    missing = [name for name, value in settings.items() if not value]
+    if missing:
+        raise ConfigurationError(f"{who} needs {' and '.join(missing)}")
 
 
 CONFIGS = {

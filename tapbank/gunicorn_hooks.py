@@ -1,5 +1,5 @@
-"""What gunicorn's hooks do: in the master, the connection budget of its workers; in a worker,
-fresh database sockets and the embedded reconciler."""
+"""What gunicorn's hooks do: in the master, the settings, the connection budget of its workers
+and the metrics port; in a worker, fresh database sockets and the embedded reconciler."""
 
 import fcntl
 import logging
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from tapbank.config import Config
 from tapbank.extensions import db
 
 log = logging.getLogger(__name__)
@@ -52,21 +53,31 @@ def stop_embedded_scheduler() -> None:
         _embedded.pop("lock").close()
 
 
-def check_connection_budget(workers: int, threads: int) -> None:
-    """Before any worker starts: warn, or in production exit, when the workers' pools could
-    open more connections than the database leaves for clients."""
+def checked_settings() -> Config:
+    """Before any worker starts: the API's settings, or exit with a one-line refusal."""
     # Not the app: building it in the master would write metrics under the master's pid.
     from tapbank.config import ConfigurationError, config_from_environment
-    from tapbank.connection_budget import check_connection_budget as check
-    from tapbank.database_options import connections_per_process
-    from tapbank.embedded_postgres import database_url
     from tapbank.logs import configure_logging
 
     try:
         config = config_from_environment()
-        config.check()
-        configure_logging(config.ENV_NAME)
-        settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
+        config.check_api()
+    except ConfigurationError as refusal:
+        sys.exit(f"tapbank refuses to start: {refusal}")
+    configure_logging(config.ENV_NAME)
+    return config
+
+
+def check_connection_budget(config: Config, workers: int, threads: int) -> None:
+    """Warn, or in production exit, when the workers' pools could open more connections than
+    the database leaves for clients."""
+    from tapbank.config import ConfigurationError
+    from tapbank.connection_budget import check_connection_budget as check
+    from tapbank.database_options import connections_per_process
+    from tapbank.embedded_postgres import database_url
+
+    settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
+    try:
         url = database_url(config.SQLALCHEMY_DATABASE_URI, Path.cwd() / "instance")
         check(settings, url, workers, f"gunicorn's {workers} worker(s)")
     except ConfigurationError as refusal:
@@ -79,3 +90,24 @@ def check_connection_budget(workers: int, threads: int) -> None:
             threads,
             per_worker,
         )
+
+
+def serve_metrics_port(config: Config) -> None:
+    """With TAPBANK_METRICS_PORT set, the master serves every worker's metrics, summed, there
+    (and the API's own port has no /metrics: metrics.py)."""
+    port = config.TAPBANK_METRICS_PORT
+    if not port:
+        return
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    try:
+        start_http_server(port, addr=config.TAPBANK_METRICS_ADDR, registry=registry)
+    except OSError as error:
+        sys.exit(
+            f"tapbank refuses to start: TAPBANK_METRICS_PORT {port} on "
+            f"{config.TAPBANK_METRICS_ADDR}: {error.strerror or error}"
+        )
+    log.info("metrics served on %s:%d", config.TAPBANK_METRICS_ADDR, port)

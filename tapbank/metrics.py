@@ -1,7 +1,8 @@
 """Prometheus metrics: HTTP by route and status (the exporter), and the domain's own counters.
 
 Under gunicorn, PROMETHEUS_MULTIPROC_DIR makes every worker write its samples to files that
-/metrics sums; without it, one process serves its own.
+/metrics sums; without it, one process serves its own. TAPBANK_METRICS_PORT moves them off the
+API's port onto one of their own.
 """
 
 import os
@@ -9,7 +10,10 @@ import os
 from flask import Flask
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
-from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+from prometheus_flask_exporter.multiprocess import (
+    GunicornInternalPrometheusMetrics,
+    GunicornPrometheusMetrics,
+)
 
 HALVES_RECEIVED = Counter(
     "tapbank_halves_received_total", "Halves taken in, by side and outcome.", ["side", "outcome"]
@@ -55,14 +59,19 @@ class _DefaultRegistry:
 
 
 def init_metrics(app: Flask) -> None:
-    """Serve /metrics: summed over gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
+    """Count every request, and serve /metrics on the API's port, summed over gunicorn workers
+    when PROMETHEUS_MULTIPROC_DIR is set; with TAPBANK_METRICS_PORT set, not on the API's port
+    at all: gunicorn's master serves them there (gunicorn_hooks.serve_metrics_port)."""
     defaults = {"group_by": "url_rule", "defaults_prefix": "tapbank"}
+    own_port = bool(app.config["TAPBANK_METRICS_PORT"])
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        metrics = GunicornInternalPrometheusMetrics(app, **defaults)
+        kind = GunicornPrometheusMetrics if own_port else GunicornInternalPrometheusMetrics
+        metrics = kind(app, **defaults)
     else:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_DefaultRegistry())
-        metrics = PrometheusMetrics(app, registry=registry, **defaults)
+        path = None if own_port else "/metrics"
+        metrics = PrometheusMetrics(app, registry=registry, path=path, **defaults)
     app.extensions["prometheus"] = metrics
 
 

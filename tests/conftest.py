@@ -4,6 +4,7 @@ import os
 
 import pytest
 from flask_migrate import upgrade
+from hypothesis import settings
 from sqlalchemy import text
 
 from tapbank import create_app
@@ -17,6 +18,15 @@ from tests.live_server import LiveServer
 from tests.throwaway_server import ThrowawayServer
 
 ADMIN_KEY = "tbadmin_test-admin-key-for-the-suite-only-0123456789"
+
+# Property tests and the schemathesis run: a few dozen fixed examples each in `make test`;
+# HYPOTHESIS_PROFILE=fuzz (`make fuzz`) tries FUZZ_EXAMPLES (default 1000) fresh ones each, and
+# keeps what fails in .hypothesis/ to try first next time. Every example meets the real database.
+settings.register_profile("suite", max_examples=25, deadline=None, derandomize=True, database=None)
+settings.register_profile(
+    "fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "1000")), deadline=None
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(scope="session")

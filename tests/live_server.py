@@ -39,7 +39,8 @@ def server_environment(database_url: str, admin_key: str) -> dict[str, str]:
 
 
 class LiveServer:
-    """gunicorn with two threaded workers; start() waits until /healthz answers."""
+    """gunicorn with two threaded workers, and any settings given; start() waits until /healthz
+    answers."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class LiveServer:
         workers: int = 2,
         threads: int = 8,
         tls: tuple[Path, Path] | None = None,
+        settings: dict | None = None,
     ):
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
@@ -70,6 +72,7 @@ class LiveServer:
         self.env = server_environment(database_url, admin_key) | {
             "TAPBANK_DB_POOL_SIZE": str(threads)
         }
+        self.env.update({name: str(value) for name, value in (settings or {}).items()})
         self.log = tempfile.TemporaryFile()
         self.process: subprocess.Popen | None = None
 
@@ -109,3 +112,19 @@ class LiveServer:
         """Everything gunicorn and the app printed so far."""
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
+
+
+def gunicorn_refusals(env: dict[str, str]) -> list[str]:
+    """Start gunicorn (one worker) with env, expecting it to refuse: check that it exited
+    non-zero without a traceback, and return the lines that say it refuses."""
+    finished = subprocess.run(
+        [str(GUNICORN), "-w", "1", "-b", f"{HOST}:{free_port()}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0, finished.stderr
+    assert "Traceback" not in finished.stderr, finished.stderr
+    return [line for line in finished.stderr.splitlines() if "refuses" in line]

@@ -27,8 +27,9 @@ def production(monkeypatch):
 
 
 def refusal() -> str:
+    """Why a production API process refuses to start."""
     with pytest.raises(ConfigurationError) as caught:
-        ProductionConfig().check()
+        ProductionConfig().check_api()
     return str(caught.value)
 
 
@@ -75,6 +76,23 @@ def test_production_refuses_without_admin_key_naming_only_it(production):
     assert "\n" not in reason
 
 
+def test_a_production_worker_needs_its_database_but_no_admin_key(production):
+    with pytest.raises(ConfigurationError) as caught:
+        ProductionConfig().check()
+    assert str(caught.value) == "TAPBANK_ENV=production needs DATABASE_URL"
+
+    production.setenv("DATABASE_URL", PRODUCTION_DATABASE)
+    config = config_from_environment()
+    config.check()
+    assert config.TAPBANK_ADMIN_KEY is None
+
+
+def test_a_production_app_without_the_admin_key_takes_no_key_as_the_admins(production):
+    production.setenv("DATABASE_URL", PRODUCTION_DATABASE)
+    app = create_app()
+    assert app.config["TAPBANK_ADMIN_KEY"] is None  # none made, unlike in development
+
+
 def test_production_refuses_an_empty_value_as_missing(production):
     production.setenv("DATABASE_URL", "")
     production.setenv("TAPBANK_ADMIN_KEY", PRODUCTION_ADMIN_KEY)
@@ -92,7 +110,7 @@ def test_production_starts_with_both_and_never_runs_jobs_in_the_api(production):
     production.setenv("TAPBANK_SCHEDULER", "embedded")
 
     config = config_from_environment()
-    config.check()
+    config.check_api()
 
     assert config.SQLALCHEMY_DATABASE_URI == PRODUCTION_DATABASE
     assert config.TAPBANK_ADMIN_KEY == PRODUCTION_ADMIN_KEY
@@ -189,6 +207,9 @@ def test_behind_pgbouncer_no_startup_options_are_sent(monkeypatch):
         ("TAPBANK_RECONCILE_BATCH", "10001"),
         ("TAPBANK_RECONCILE_INTERVAL_MS", "0"),
         ("TAPBANK_INLINE_LOCK_TIMEOUT_MS", "1001"),
+        ("TAPBANK_METRICS_PORT", "-1"),
+        ("TAPBANK_METRICS_PORT", "65536"),
+        ("TAPBANK_WORKER_METRICS_PORT", "70000"),
     ],
 )
 def test_a_setting_out_of_range_is_refused_naming_it(monkeypatch, name, value):
@@ -210,6 +231,8 @@ def test_the_statement_and_idle_timeouts_may_be_turned_off(monkeypatch):
         ("TAPBANK_TAP_TTL_SECONDS", "86400"),
         ("TAPBANK_MAX_TRANSFER_MINOR", str(2**53 - 1)),
         ("TAPBANK_RECONCILE_BATCH", "10000"),
+        ("TAPBANK_METRICS_PORT", "65535"),
+        ("TAPBANK_METRICS_PORT", "0"),
     ],
 )
 def test_a_setting_at_the_edge_of_its_range_is_taken(monkeypatch, name, value):

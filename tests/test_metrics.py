@@ -57,3 +57,12 @@ def test_the_metrics_route_serves_prometheus_text(client):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert "tapbank_http_request_duration_seconds" in response.get_data(as_text=True)
+
+
+def test_with_a_metrics_port_of_their_own_the_api_serves_no_metrics(apps):
+    # gunicorn's master serves them on that port (tests/production/test_gunicorn.py).
+    client = apps(TAPBANK_METRICS_PORT=9100).test_client()
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/metrics")
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"

@@ -200,8 +200,13 @@ def _document_app():
     return create_app(make_config("postgresql+psycopg://unused@127.0.0.1:9/unused"))
 
 
+# As many examples as the hypothesis profile tests/conftest.py loaded says: a few in `make
+# test`, many fresh ones in `make fuzz`.
+PROFILE = settings()
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", _document_app())
-schema.config.generation.update(max_examples=25, deterministic=True)
+schema.config.generation.update(
+    max_examples=PROFILE.max_examples, deterministic=PROFILE.derandomize
+)
 
 
 @schema.auth(refresh_interval=None)
@@ -219,11 +224,12 @@ class RouteKeys:
 
 
 @schema.parametrize()
+@pytest.mark.fuzz
 @settings(
-    max_examples=25,
+    max_examples=PROFILE.max_examples,
     deadline=None,
-    derandomize=True,
-    database=None,
+    derandomize=PROFILE.derandomize,
+    database=PROFILE.database,
     # The accounts and keys are made once per operation on purpose; examples may share them.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

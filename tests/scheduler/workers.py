@@ -22,7 +22,7 @@ def worker_environment(database_url: str, name: str, settings: dict) -> dict[str
     """The caller's environment without its tapbank settings, plus the worker's own.
 
     The database URL carries the worker's name as application_name, so a test can find the
-    worker's sessions in pg_stat_activity.
+    worker's sessions in pg_stat_activity. A setting given as None is left unset.
     """
     env = {
         key: value
@@ -35,7 +35,11 @@ def worker_environment(database_url: str, name: str, settings: dict) -> dict[str
         DATABASE_URL=tagged.render_as_string(hide_password=False),
         TAPBANK_ADMIN_KEY=ADMIN_KEY,
     )
-    env.update({key: str(value) for key, value in settings.items()})
+    for key, value in settings.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
     return env
 
 
