@@ -59,7 +59,7 @@ def check_connection_budget(workers: int, threads: int) -> None:
     from tapbank.config import ConfigurationError, config_from_environment
     from tapbank.connection_budget import check_connection_budget as check
     from tapbank.database_options import connections_per_process
-    from tapbank.embedded_postgres import database_url
+    from tapbank.database_roles import database_urls
     from tapbank.logs import configure_logging
 
     try:
@@ -67,7 +67,11 @@ def check_connection_budget(workers: int, threads: int) -> None:
         config.check()
         configure_logging(config.ENV_NAME)
         settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
-        url = database_url(config.SQLALCHEMY_DATABASE_URI, Path.cwd() / "instance")
+        url = database_urls(
+            config.SQLALCHEMY_DATABASE_URI,
+            config.TAPBANK_MIGRATION_DATABASE_URL,
+            Path.cwd() / "instance",
+        ).runtime
         check(settings, url, workers, f"gunicorn's {workers} worker(s)")
     except ConfigurationError as refusal:
         sys.exit(f"tapbank refuses to start: {refusal}")
