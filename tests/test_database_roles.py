@@ -76,6 +76,11 @@ class TwoRoles:
     def connect(self, url: str, **options) -> psycopg.Connection:
         return psycopg.connect(database.libpq_url(url), **options)
 
+    def read(self, query: str, *params) -> list[tuple]:
+        """The rows of query, read as the owner on a connection of its own."""
+        with self.connect(self.owner_url) as connection:
+            return connection.execute(query, params).fetchall()
+
 
 def superuser(server_url: str) -> psycopg.Connection:
     return psycopg.connect(database.libpq_url(server_url), autocommit=True)
@@ -156,19 +161,17 @@ def ledger(runtime_app):
         return factory.account("Ada", deposit=5000), factory.account("Bob", deposit=100)
 
 
-def relations(connection: psycopg.Connection) -> list[tuple]:
-    return connection.execute(RELATIONS).fetchall()
-
-
 def privileges(two_roles: TwoRoles) -> dict[str, set[str]]:
     """What the runtime login may do to each relation, however it holds it (group, PUBLIC)."""
     held = {}
     with two_roles.connect(two_roles.owner_url) as connection:
-        for oid, name, kind, _owner in relations(connection):
+        version = int(connection.execute("SHOW server_version_num").fetchone()[0])
+        maintain = ("MAINTAIN",) if version >= 170000 else ()  # PostgreSQL 17's VACUUM, LOCK...
+        for oid, name, kind, _owner in connection.execute(RELATIONS).fetchall():
             if kind == "S":
                 check, names = "has_sequence_privilege", SEQUENCE_PRIVILEGES
             else:
-                check, names = "has_table_privilege", TABLE_PRIVILEGES
+                check, names = "has_table_privilege", TABLE_PRIVILEGES + maintain
             held[name] = {
                 privilege
                 for privilege in names
@@ -181,13 +184,11 @@ def privileges(two_roles: TwoRoles) -> dict[str, set[str]]:
 
 def ledger_fingerprint(two_roles: TwoRoles) -> tuple:
     """Every transfer as it stands, read by the owner."""
-    with two_roles.connect(two_roles.owner_url) as connection:
-        return tuple(connection.execute("SELECT * FROM transfers ORDER BY ledger_seq").fetchall())
+    return tuple(two_roles.read("SELECT * FROM transfers ORDER BY ledger_seq"))
 
 
 def test_the_migrations_ran_as_the_owner_which_owns_every_table(runtime_app, two_roles):
-    with two_roles.connect(two_roles.owner_url) as connection:
-        owners = {name: owner for _oid, name, _kind, owner in relations(connection)}
+    owners = {name: owner for _oid, name, _kind, owner in two_roles.read(RELATIONS)}
     assert set(owners) == set(RUNTIME_MAY)
     assert set(owners.values()) == {two_roles.owner}
 
@@ -195,24 +196,24 @@ def test_the_migrations_ran_as_the_owner_which_owns_every_table(runtime_app, two
 def test_the_runtime_login_is_no_superuser_owns_nothing_and_acts_only_through_the_group(
     runtime_app, two_roles
 ):
-    with two_roles.connect(two_roles.owner_url) as connection:
-        attributes = connection.execute(
-            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls "
-            "FROM pg_roles WHERE rolname = %s",
-            (two_roles.runtime,),
-        ).fetchone()
-        owned = connection.execute(
-            "SELECT count(*) FROM pg_class WHERE relowner IN "
-            "(SELECT oid FROM pg_roles WHERE rolname IN (%s, %s))",
-            (two_roles.runtime, RUNTIME_GROUP),
-        ).fetchone()[0]
-        member_of = connection.execute(
-            "SELECT pg_has_role(%s, %s, 'MEMBER'), pg_has_role(%s, %s, 'MEMBER')",
-            (two_roles.runtime, RUNTIME_GROUP, two_roles.runtime, two_roles.owner),
-        ).fetchone()
-    assert attributes == (False, False, False, False, False)
-    assert owned == 0
-    assert member_of == (True, False)
+    attributes = two_roles.read(
+        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls "
+        "FROM pg_roles WHERE rolname = %s",
+        two_roles.runtime,
+    )
+    owned = two_roles.read(
+        "SELECT count(*) FROM pg_class WHERE relowner IN "
+        "(SELECT oid FROM pg_roles WHERE rolname IN (%s, %s))",
+        two_roles.runtime,
+        RUNTIME_GROUP,
+    )
+    member_of = two_roles.read(
+        "SELECT pg_has_role(%s, %s, 'MEMBER'), pg_has_role(%s, %s, 'MEMBER')",
+        *(two_roles.runtime, RUNTIME_GROUP, two_roles.runtime, two_roles.owner),
+    )
+    assert attributes == [(False, False, False, False, False)]
+    assert owned == [(0,)]
+    assert member_of == [(True, False)]
 
 
 def test_the_runtime_role_holds_exactly_what_was_decided_for_each_table(runtime_app, two_roles):
@@ -361,8 +362,7 @@ def test_tap_reset_runs_as_the_owner_and_says_so_when_it_has_only_the_runtime_ro
         verified = runtime_app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert reset.exit_code == 0, reset.output
     assert verified.exit_code == 0, verified.output
-    with two_roles.connect(two_roles.owner_url) as connection:
-        kinds = connection.execute("SELECT DISTINCT kind::text FROM transfers").fetchall()
+    kinds = two_roles.read("SELECT DISTINCT kind::text FROM transfers")
     assert kinds == [("deposit",)]  # the demo accounts' opening deposits, nothing else
 
 
@@ -428,29 +428,26 @@ def test_gunicorn_and_a_worker_connect_as_the_runtime_role_and_settle_a_tap(
 
 def session_users(two_roles: TwoRoles) -> set[str]:
     """Who every other session on the database is connected as."""
-    with two_roles.connect(two_roles.owner_url) as connection:
-        rows = connection.execute(
-            "SELECT DISTINCT usename::text FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (two_roles.database,),
-        ).fetchall()
+    rows = two_roles.read(
+        "SELECT DISTINCT usename::text FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        two_roles.database,
+    )
     return {row[0] for row in rows}
 
 
 def recorded_runs(two_roles: TwoRoles) -> set[str]:
     """The jobs whose last run is recorded, without an error, by a worker still running."""
-    with two_roles.connect(two_roles.owner_url) as connection:
-        rows = connection.execute(
-            "SELECT job_id FROM job_runs JOIN workers ON workers.id = job_runs.worker_id "
-            "WHERE workers.state = 'running' AND last_error IS NULL "
-            "AND last_run_at > workers.started_at"
-        ).fetchall()
+    rows = two_roles.read(
+        "SELECT job_id FROM job_runs JOIN workers ON workers.id = job_runs.worker_id "
+        "WHERE workers.state = 'running' AND last_error IS NULL "
+        "AND last_run_at > workers.started_at"
+    )
     return {row[0] for row in rows}
 
 
 def worker_ids(two_roles: TwoRoles) -> set[uuid.UUID]:
-    with two_roles.connect(two_roles.owner_url) as connection:
-        return {row[0] for row in connection.execute("SELECT id FROM workers").fetchall()}
+    return {row[0] for row in two_roles.read("SELECT id FROM workers")}
 
 
 def migration_0009():
