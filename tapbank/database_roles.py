@@ -102,7 +102,9 @@ def _make_roles_and_database(superuser_url: str) -> None:
             or []
         )
         for role, statements in making.items():
-            for statement in statements if role not in existing else []:
+            if role in existing:
+                continue
+            for statement in statements:
                 connection.execute(statement)
         if not connection.execute(
             "SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", (DEVELOPMENT_DATABASE,)
