@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tapbank.config import Config, config_from_environment
 from tapbank.database_options import engine_options
-from tapbank.embedded_postgres import database_url
+from tapbank.database_roles import database_urls
 from tapbank.errors import ApiError, register_error_handlers
 from tapbank.extensions import db, migrate
 from tapbank.keys import development_admin_key
@@ -50,9 +50,14 @@ def build_app(config: Config | None = None) -> Flask:
 
 
 def _choose_database(app: Flask) -> None:
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
-        app.config.get("SQLALCHEMY_DATABASE_URI"), Path(app.instance_path)
+    """The runtime role's URL for the app, the owner's for migrations (database_roles.py)."""
+    urls = database_urls(
+        app.config.get("SQLALCHEMY_DATABASE_URI"),
+        app.config.get("TAPBANK_MIGRATION_DATABASE_URL"),
+        Path(app.instance_path),
     )
+    app.config["SQLALCHEMY_DATABASE_URI"] = urls.runtime
+    app.config["TAPBANK_MIGRATION_DATABASE_URL"] = urls.owner
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 
 

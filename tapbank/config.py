@@ -63,6 +63,10 @@ class Config:
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+        # The owner role, for migrations and the development reset; DATABASE_URL when unset.
+        self.TAPBANK_MIGRATION_DATABASE_URL = (
+            os.environ.get("TAPBANK_MIGRATION_DATABASE_URL") or None
+        )
         self.TAPBANK_ADMIN_KEY = os.environ.get("TAPBANK_ADMIN_KEY") or None
         self.TAPBANK_CURRENCY = os.environ.get("TAPBANK_CURRENCY", "USD").upper()
         self.TAPBANK_MAX_TRANSFER_MINOR = _int_env("TAPBANK_MAX_TRANSFER_MINOR", 1_000_000)
@@ -125,6 +129,10 @@ class Config:
             )
         if self.TAPBANK_DB_POOLER not in POOLERS:
             raise ConfigurationError(f"TAPBANK_DB_POOLER must be one of {', '.join(POOLERS)}")
+        if self.TAPBANK_MIGRATION_DATABASE_URL and not self.SQLALCHEMY_DATABASE_URI:
+            # Without DATABASE_URL the embedded server gives both roles; half of a pair of
+            # URLs would run the migrations on one server and the app on another.
+            raise ConfigurationError("TAPBANK_MIGRATION_DATABASE_URL needs DATABASE_URL too")
 
 
 class DevelopmentConfig(Config):

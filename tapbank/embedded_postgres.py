@@ -21,14 +21,8 @@ import psycopg
 SERVER_SETTINGS = {"shared_buffers": "1GB"}
 
 
-def database_url(configured: str | None, instance_path: Path) -> str:
-    """The configured database's URL, or else the embedded server's under instance_path."""
-    url = configured or embedded_database_url(instance_path / "postgres")
-    return normalise_database_url(url)
-
-
 def embedded_database_url(data_dir: Path) -> str:
-    """Start (or reuse) the PostgreSQL server whose data lives in data_dir; return its URL."""
+    """Start (or reuse) the PostgreSQL server whose data lives in data_dir; its superuser's URL."""
     return start_server(data_dir)[0]
 
 
@@ -47,7 +41,7 @@ def embedded_server(data_dir: Path) -> Iterator[str]:
 def start_server(data_dir: Path) -> tuple[str, bool]:
     """Start (or reuse) the server on data_dir; its URL, and whether this call started it."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(data_dir):
+    with server_lock(data_dir):
         started = not server_running(data_dir)
         return _start(data_dir), started
 
@@ -56,7 +50,7 @@ def stop_server(data_dir: Path) -> bool:
     """Stop the server on data_dir (pg_ctl stop) if it is running; whether it was."""
     if not data_dir.is_dir():
         return False
-    with _lock(data_dir):
+    with server_lock(data_dir):
         if not server_running(data_dir):
             return False
         pgserver = _pgserver()
@@ -110,7 +104,9 @@ def _start(data_dir: Path) -> str:
 
 
 @contextmanager
-def _lock(data_dir: Path) -> Iterator[None]:
+def server_lock(data_dir: Path) -> Iterator[None]:
+    """Held while a tapbank process sees whether the server runs and starts or stops it, or
+    makes what a server needs before its first use."""
     # Among tapbank's processes, seeing whether the server runs and starting or stopping it are
     # one step, so two never both believe they started it. Beside the data dir, not in it:
     # initdb wants an empty directory.

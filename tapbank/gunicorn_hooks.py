@@ -74,11 +74,15 @@ def check_connection_budget(config: Config, workers: int, threads: int) -> None:
     from tapbank.config import ConfigurationError
     from tapbank.connection_budget import check_connection_budget as check
     from tapbank.database_options import connections_per_process
-    from tapbank.embedded_postgres import database_url
+    from tapbank.database_roles import database_urls
 
     settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
     try:
-        url = database_url(config.SQLALCHEMY_DATABASE_URI, Path.cwd() / "instance")
+        url = database_urls(
+            config.SQLALCHEMY_DATABASE_URI,
+            config.TAPBANK_MIGRATION_DATABASE_URL,
+            Path.cwd() / "instance",
+        ).runtime
         check(settings, url, workers, f"gunicorn's {workers} worker(s)")
     except ConfigurationError as refusal:
         sys.exit(f"tapbank refuses to start: {refusal}")

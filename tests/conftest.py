@@ -49,6 +49,7 @@ def make_config(database_url: str, **overrides) -> TestingConfig:
     """Testing settings on the test database, with any setting overridden."""
     config = TestingConfig()
     config.SQLALCHEMY_DATABASE_URI = database_url
+    config.TAPBANK_MIGRATION_DATABASE_URL = None  # the one role of the test database
     config.TAPBANK_ADMIN_KEY = ADMIN_KEY
     for name, value in overrides.items():
         setattr(config, name, value)

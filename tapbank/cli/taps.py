@@ -8,8 +8,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+import psycopg.errors
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import ProgrammingError
 
 from tapbank.cli.money import to_minor_units
 from tapbank.devtools.demo import demo_accounts, reset_demo
@@ -22,6 +24,7 @@ from tapbank.devtools.simulator import (
     TapSimulator,
 )
 from tapbank.extensions import db
+from tapbank.owner_role import owner_session
 from tapbank.scheduler import jobs
 from tapbank.taps.records import read_tap
 
@@ -158,10 +161,20 @@ def reset(yes):
         raise click.ClickException("tap reset refuses to run when TAPBANK_ENV=production")
     if not yes:
         click.confirm("Delete every tap, transfer, failure and auth failure?", abort=True)
-    accounts = reset_demo(
-        db.session, Path(current_app.instance_path), current_app.config["TAPBANK_CURRENCY"]
-    )
-    db.session.commit()
+    # As the owner: only it may lift the rule that transfers are never truncated.
+    with owner_session() as session:
+        try:
+            accounts = reset_demo(
+                session, Path(current_app.instance_path), current_app.config["TAPBANK_CURRENCY"]
+            )
+        except ProgrammingError as error:
+            if not isinstance(error.orig, psycopg.errors.InsufficientPrivilege):
+                raise
+            raise click.ClickException(
+                "tap reset must run as the tables' owner: set TAPBANK_MIGRATION_DATABASE_URL "
+                "to the owner role's URL"
+            ) from None
+        session.commit()
     click.echo("reset: taps, transfers, failures and auth failures emptied; balances zeroed")
     for account in accounts:
         click.echo(f"restored {account.owner}: {account.id}")

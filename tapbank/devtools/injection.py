@@ -12,6 +12,7 @@ from tapbank.devtools.demo import DemoAccount
 from tapbank.extensions import db
 from tapbank.ledger.accounts import open_account
 from tapbank.models import AccountType
+from tapbank.owner_role import owner_session
 
 KINDS = (
     "sender-mismatch",
@@ -98,7 +99,8 @@ class Injector:
         """A sender half whose partner never came, dated TTL ago so the expiry job takes it now."""
         self._put(key, "sender", self.payer, self._body(AMOUNT, self.currency))
         ttl = timedelta(seconds=self.app.config["TAPBANK_TAP_TTL_SECONDS"])
-        age_taps(db.session, [key], ttl + timedelta(seconds=1))
+        with owner_session() as session:  # the runtime role may not rewrite a half
+            age_taps(session, [key], ttl + timedelta(seconds=1))
 
     def _strangers_half_before_the_bound_one(self, key: str) -> None:
         """An overheard key: a stranger's receiver half first, then the payer's half, which

