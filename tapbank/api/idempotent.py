@@ -25,8 +25,8 @@ class IdempotencyKeyHeaderSchema(ma.Schema):
             "runs; the same request again (same caller, method, path and JSON body) gets the "
             "first answer again, with the header Idempotent-Replayed: true, for at least 24 "
             "hours, and nothing is done twice. The same key with another body is a 422 "
-            "idempotency_key_reused; a repeat while the first still runs waits up to a second, "
-            "then gets 409 idempotency_key_in_use.",
+            "idempotency_key_reused; a repeat while the first still runs waits for it (up to "
+            "the lock timeout, a second by default), then gets 409 idempotency_key_in_use.",
             "pattern": "^[ -~]{1,255}$",
             "example": "7b0c7f2e-open-ada",
         },

@@ -12,11 +12,11 @@ from tapbank.extensions import db
 from tapbank.idempotency import Scope, claim, request_digest
 from tapbank.models import Account, AccountType, IdempotencyKey, Transfer
 from tests.api.test_errors import assert_error_shape
+from tests.api.test_lock_waits import GENEROUS_SECONDS, held
 from tests.database import libpq_url
+from tests.scheduler.test_workers import assert_ledger_verifies
 
 ACCOUNTS = "/api/v1/accounts"
-# Far above the one-second lock timeout, far below a wait without a bound.
-GENEROUS_SECONDS = 10
 
 
 def deposits_path(account) -> str:
@@ -45,12 +45,6 @@ def stored_bodies() -> list[dict]:
     bodies = db.session.scalars(select(IdempotencyKey.response_body)).all()
     db.session.rollback()
     return bodies
-
-
-def assert_ledger_verifies(runner) -> None:
-    db.session.rollback()
-    result = runner.invoke(args=["ledger", "verify"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture
@@ -231,13 +225,6 @@ def test_a_refused_request_stores_nothing_so_its_repeat_runs(client, factory, ad
 
     assert taken.status_code == 201
     assert factory.balance(ada) == 1_100
-
-
-def held(database_url: str, sql: str, *params) -> psycopg.Connection:
-    """Another connection that has run sql and keeps its transaction open until rolled back."""
-    holder = psycopg.connect(libpq_url(database_url))
-    holder.execute(sql, params)
-    return holder
 
 
 def test_a_request_that_gave_up_on_a_held_account_stores_nothing_so_its_repeat_runs(

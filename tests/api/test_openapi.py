@@ -136,6 +136,22 @@ def test_a_half_is_documented_with_its_answers_and_an_example(document, side):
     assert schema["properties"]["amount"]["type"] == "integer"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/accounts", "/api/v1/accounts/{account_id}/deposits"])
+def test_the_operators_posts_document_their_idempotency_key(document, path):
+    operation = document["paths"][path]["post"]
+    (header,) = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["required"] is False
+    assert header["schema"]["pattern"] == "^[ -~]{1,255}$"
+    assert {"201", "409", "422"} <= set(operation["responses"])
+    assert "Retry-After" in operation["responses"]["409"]["headers"]
+
+
+def test_a_replayed_opening_is_documented_with_a_null_key(document):
+    api_key = document["components"]["schemas"]["AccountCreated"]["properties"]["api_key"]
+    assert "null" in api_key["type"]
+
+
 def test_the_docs_page_is_swagger_ui_with_every_asset_served_locally(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
