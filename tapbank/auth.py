@@ -30,6 +30,11 @@ class Principal:
     def is_admin(self) -> bool:
         return self.account_id is None
 
+    @property
+    def caller(self) -> str:
+        """Who this is, as records name it: 'admin' or the account's id, never a key."""
+        return "admin" if self.is_admin else str(self.account_id)
+
     def may_see(self, account_id: uuid.UUID) -> bool:
         """The admin sees every account; an account sees only itself."""
         return self.is_admin or self.account_id == account_id

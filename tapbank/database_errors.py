@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 SESSION_ENDED = {"57P01", "57P02", "57P03", "57P05", "25P03", "53300"}
 # The statement gave up waiting: lock_timeout (lock_not_available), or statement_timeout
 # (query_canceled), with the database itself in good health.
-GAVE_UP_WAITING = {"55P03", "57014"}
+LOCK_NOT_AVAILABLE = "55P03"
+GAVE_UP_WAITING = {LOCK_NOT_AVAILABLE, "57014"}
 
 
 class Retryable(enum.Enum):
@@ -49,6 +50,11 @@ def retryable(error: BaseException) -> Retryable | None:
         # No answer from a server at all: refused, timed out, or the connection dropped.
         return Retryable.DATABASE_UNAVAILABLE
     return None
+
+
+def gave_up_on_a_lock(error: BaseException) -> bool:
+    """Whether error is lock_timeout's: a lock another transaction held was not had in time."""
+    return getattr(getattr(error, "orig", error), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def database_unreachable(error: BaseException) -> bool:

@@ -72,6 +72,24 @@ class CurrencyMismatch(DomainError):
     message = "A transfer must be in the currency of both its accounts."
 
 
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key sent again with another body: the first request's answer stands."""
+
+    http_status = 422
+    error_code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used with another request body; nothing was done."
+    field_errors = {"Idempotency-Key": ["Already used with another request body."]}
+
+
+class IdempotencyKeyInUse(DomainError):
+    """The first request with this Idempotency-Key is still running."""
+
+    http_status = 409
+    error_code = "idempotency_key_in_use"
+    message = "The first request with this Idempotency-Key is still running; retry shortly."
+    retry_after_seconds = 1
+
+
 class InvalidCursor(DomainError):
     """A list's cursor is not one this API gave out."""
 

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every table a test may write, emptied between tests (the funding account is restored).
 TABLES = [
+    "idempotency_keys",
     "job_runs",
     "workers",
     "tap_queue",

@@ -140,6 +140,8 @@ def test_the_defaults_are_the_contracts(monkeypatch):
         "TAPBANK_RECONCILE_BATCH",
         "TAPBANK_SETTLE_INLINE",
         "TAPBANK_SCHEDULER",
+        "TAPBANK_IDEMPOTENCY_RETENTION_HOURS",
+        "TAPBANK_AUTH_FAILURE_RETENTION_DAYS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -152,6 +154,8 @@ def test_the_defaults_are_the_contracts(monkeypatch):
     assert config.TAPBANK_RECONCILE_BATCH == 1000
     assert config.TAPBANK_SETTLE_INLINE is True
     assert config.TAPBANK_SCHEDULER == "embedded"
+    assert config.TAPBANK_IDEMPOTENCY_RETENTION_HOURS == 24
+    assert config.TAPBANK_AUTH_FAILURE_RETENTION_DAYS == 30
     assert ProductionConfig().TAPBANK_SCHEDULER == "off"
 
 
@@ -210,6 +214,11 @@ def test_behind_pgbouncer_no_startup_options_are_sent(monkeypatch):
         ("TAPBANK_METRICS_PORT", "-1"),
         ("TAPBANK_METRICS_PORT", "65536"),
         ("TAPBANK_WORKER_METRICS_PORT", "70000"),
+        # The contract replays an idempotency key's answer for at least 24 hours.
+        ("TAPBANK_IDEMPOTENCY_RETENTION_HOURS", "23"),
+        ("TAPBANK_IDEMPOTENCY_RETENTION_HOURS", "8761"),
+        ("TAPBANK_AUTH_FAILURE_RETENTION_DAYS", "0"),
+        ("TAPBANK_AUTH_FAILURE_RETENTION_DAYS", "3651"),
     ],
 )
 def test_a_setting_out_of_range_is_refused_naming_it(monkeypatch, name, value):
@@ -233,6 +242,9 @@ def test_the_statement_and_idle_timeouts_may_be_turned_off(monkeypatch):
         ("TAPBANK_RECONCILE_BATCH", "10000"),
         ("TAPBANK_METRICS_PORT", "65535"),
         ("TAPBANK_METRICS_PORT", "0"),
+        ("TAPBANK_IDEMPOTENCY_RETENTION_HOURS", "24"),
+        ("TAPBANK_IDEMPOTENCY_RETENTION_HOURS", "8760"),
+        ("TAPBANK_AUTH_FAILURE_RETENTION_DAYS", "1"),
     ],
 )
 def test_a_setting_at_the_edge_of_its_range_is_taken(monkeypatch, name, value):
@@ -240,3 +252,10 @@ def test_a_setting_at_the_edge_of_its_range_is_taken(monkeypatch, name, value):
     config = DevelopmentConfig()
     config.check()
     assert getattr(config, name) == int(value)
+
+
+def test_an_idempotency_retention_under_a_day_refuses_to_start(monkeypatch):
+    # The contract replays an Idempotency-Key's answer for at least 24 hours.
+    monkeypatch.setenv("TAPBANK_IDEMPOTENCY_RETENTION_HOURS", "23")
+    with pytest.raises(ConfigurationError, match="RETENTION_HOURS must be 24 to 8760, not 23"):
+        create_app()

@@ -41,10 +41,11 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 RUNTIME_MAY = {
     "accounts": {"SELECT", "INSERT", "UPDATE"},
     "alembic_version": {"SELECT"},
-    "auth_failures": {"SELECT", "INSERT"},
+    "auth_failures": {"SELECT", "INSERT", "DELETE"},
     "entries": {"SELECT"},
     "failures": {"SELECT", "INSERT"},
     "halves": {"SELECT", "INSERT"},
+    "idempotency_keys": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "job_runs": {"SELECT", "INSERT", "UPDATE"},
     "tap_queue": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "taps": {"SELECT", "INSERT", "UPDATE"},
@@ -53,6 +54,7 @@ RUNTIME_MAY = {
     "account_number_seq": {"USAGE"},
     "auth_failures_id_seq": {"USAGE"},
     "halves_id_seq": {"USAGE"},
+    "idempotency_keys_id_seq": {"USAGE"},
     "transfers_ledger_seq_seq": set(),
 }
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")

@@ -53,6 +53,10 @@ def forms_of(key: str) -> list[str]:
 
 def test_no_key_appears_anywhere_in_the_database(app, factory, client, admin_headers, database_url):
     ada, bob = factory.account("Ada Clearcheck", deposit=1000), factory.account("Bob Clearcheck")
+    # An opening taken with an Idempotency-Key keeps its answer for replays: without the key.
+    keyed = {**admin_headers, "Idempotency-Key": "open-cy-clearcheck"}
+    opened = client.post("/api/v1/accounts", json={"owner_name": "Cy Clearcheck"}, headers=keyed)
+    assert opened.status_code == 201
     rotated = client.post(f"/api/v1/accounts/{ada.id}/api-keys", headers=ada.headers)
     assert rotated.status_code == 201
     new_key = rotated.json["api_key"]
@@ -69,11 +73,13 @@ def test_no_key_appears_anywhere_in_the_database(app, factory, client, admin_hea
 
     # The dump holds this test's rows, so a clean result means something.
     assert "Ada Clearcheck" in dumped and "Bob Clearcheck" in dumped
+    assert "open-cy-clearcheck" in dumped and "Cy Clearcheck" in dumped
     assert fingerprints and all(fingerprint in dumped for fingerprint in fingerprints)
     keys = {
         "Ada's first key": ada.key,
         "Ada's rotated key": new_key,
         "Bob's key": bob.key,
+        "Cy's key, opened with an Idempotency-Key": opened.json["api_key"],
         "the wrong key": wrong_key,
         "the admin key": app.config["TAPBANK_ADMIN_KEY"],
     }

@@ -29,10 +29,12 @@ RUNTIME = "tapbank_runtime"
 PRIVILEGES = {
     "accounts": "SELECT, INSERT, UPDATE",
     "alembic_version": "SELECT",  # /readyz compares it with the code's newest migration
-    "auth_failures": "SELECT, INSERT",
+    "auth_failures": "SELECT, INSERT, DELETE",  # pruned after their retention
     "entries": "SELECT",  # the view of transfers, one row per account
     "failures": "SELECT, INSERT",
     "halves": "SELECT, INSERT",  # a half is kept as received
+    # The answer is written once the work is done, and pruned after its retention.
+    "idempotency_keys": "SELECT, INSERT, UPDATE, DELETE",
     "job_runs": "SELECT, INSERT, UPDATE",  # a forgotten worker's runs go with it (ON DELETE CASCADE)
     "tap_queue": "SELECT, INSERT, UPDATE, DELETE",
     "taps": "SELECT, INSERT, UPDATE",
@@ -41,7 +43,12 @@ PRIVILEGES = {
 }
 # The sequences behind column defaults (nextval); transfers.ledger_seq is an identity column,
 # which needs no grant of its own.
-SEQUENCES = ("account_number_seq", "auth_failures_id_seq", "halves_id_seq")
+SEQUENCES = (
+    "account_number_seq",
+    "auth_failures_id_seq",
+    "halves_id_seq",
+    "idempotency_keys_id_seq",
+)
 
 CREATE_RUNTIME_ROLE = f"""
 DO $$

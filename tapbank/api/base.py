@@ -1,17 +1,19 @@
 """The Api and Blueprint classes every resource uses: errors, auth and their documentation."""
 
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 
 import marshmallow as ma
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from tapbank.api.fields import configured_maximum
+from tapbank.api.idempotent import IdempotencyKeyHeaderSchema, answer_once
 from tapbank.auth import authenticate, require_account, require_admin
 from tapbank.errors import error_response
 
 BEARER = [{"bearerAuth": []}]
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
 
 
 class ErrorSchema(ma.Schema):
@@ -66,6 +68,30 @@ class Blueprint(SmorestBlueprint):
     def admin_only(self, view: Callable) -> Callable:
         """The operator's key only; an account key gets 403."""
         return self._guarded(view, require_admin)
+
+    def idempotent(self, *, withheld: tuple[str, ...] = ()) -> Callable:
+        """Take an Idempotency-Key: the view runs once per key and its answer (withheld fields
+        null) is given to each repeat. This commits the view's work with its answer, so an
+        idempotent view does not commit."""
+
+        def decorator(view: Callable) -> Callable:
+            @wraps(view)
+            def wrapper(*args, idempotency: dict, **kwargs):
+                run_view = partial(view, *args, **kwargs)
+                return answer_once(run_view, idempotency.get("key"), withheld)
+
+            documented = self.alt_response(
+                409,
+                schema=ErrorSchema,
+                description="idempotency_key_in_use: the first request with this "
+                "Idempotency-Key is still running.",
+                headers=RETRY_AFTER,
+            )(wrapper)
+            return self.arguments(
+                IdempotencyKeyHeaderSchema, location="headers", arg_name="idempotency"
+            )(documented)
+
+        return decorator
 
     def _guarded(self, view: Callable, guard: Callable) -> Callable:
         """Run guard before the view (and before its body is validated), documented as Bearer."""

@@ -1,4 +1,4 @@
-"""flask reconcile, flask ledger verify, flask scheduler run | status."""
+"""flask reconcile, flask prune, flask ledger verify, flask scheduler run | status."""
 
 import json
 import os
@@ -37,6 +37,17 @@ def reconcile_command():
     )
     for reason, count in sorted(totals.reasons.items()):
         click.echo(f"  failed for {reason}: {count}")
+
+
+@click.command("prune")
+@with_appcontext
+def prune_command():
+    """Delete idempotency keys and failed authentications past their retention, now."""
+    totals = jobs.prune()
+    click.echo(
+        f"deleted {totals.idempotency_keys} idempotency key(s) and "
+        f"{totals.auth_failures} failed authentication(s)"
+    )
 
 
 @ledger_cli.command("verify")

@@ -22,7 +22,7 @@ DEMO_FILE = "demo-accounts.json"
 DEMO_OPENING_BALANCE = 100_000_000  # 1,000,000.00: enough for long simulations
 DEMO_OWNERS = ("Alice Demo", "Bob Demo")
 # Tables a demo reset empties besides transfers; accounts and the workers' rows stay.
-RESET_TABLES = ("tap_queue", "halves", "taps", "failures", "auth_failures")
+RESET_TABLES = ("tap_queue", "halves", "taps", "failures", "auth_failures", "idempotency_keys")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ def demo_accounts(session: Session, instance_path: Path, currency: str) -> list[
 
 
 def reset_demo(session: Session, instance_path: Path, currency: str) -> list[DemoAccount]:
-    """Empty taps, transfers, failures and auth failures; zero every balance; refund the demo."""
+    """Empty taps, transfers, failures, auth failures and idempotency keys (whose answers would
+    name transfers gone); zero every balance; refund the demo."""
     truncate_with_the_ledger(session, RESET_TABLES)
     session.execute(text("UPDATE accounts SET balance = 0 WHERE balance <> 0"))
     known = [account for account in _read(instance_path) if _exists(session, account)]

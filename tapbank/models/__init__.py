@@ -1,6 +1,7 @@
 """The tables, as typed SQLAlchemy models."""
 
 from tapbank.models.accounts import Account, AccountStatus, AccountType
+from tapbank.models.idempotency import IdempotencyKey
 from tapbank.models.ledger import Direction, Transfer, TransferKind
 from tapbank.models.security import AuthFailure
 from tapbank.models.taps import Failure, Half, HalfStatus, QueuedTap, Side, Tap, TapStatus
@@ -15,6 +16,7 @@ __all__ = [
     "Failure",
     "Half",
     "HalfStatus",
+    "IdempotencyKey",
     "JobId",
     "JobRun",
     "QueuedTap",

@@ -11,6 +11,8 @@ class AuthFailure(db.Model):
     __tablename__ = "auth_failures"
     __table_args__ = (
         Index("ix_auth_failures_client_network_occurred_at", "client_network", "occurred_at"),
+        # What the retention job deletes by.
+        Index("ix_auth_failures_occurred_at", "occurred_at"),
     )
 
     id: Mapped[SerialKey]

@@ -25,6 +25,7 @@ class JobId(enum.StrEnum):
     RECONCILE = "reconcile"
     EXPIRE = "expire"
     HEARTBEAT = "heartbeat"
+    PRUNE = "prune"
 
 
 class Worker(db.Model):

@@ -4,12 +4,15 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Flask, current_app
 
 from tapbank.extensions import db
 from tapbank.metrics import record_batch, record_expiries
+from tapbank.retention import prune_auth_failures, prune_idempotency_keys
 from tapbank.scheduler.batches import retry_set_aside_pairs, settle_next_batch
 from tapbank.taps.expiry import expire_lone_halves
 from tapbank.taps.settlement import BatchResult, settle_batch, tap_ttl
@@ -18,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # A run drains batch after batch, but hands the thread back after this long.
 RUN_TIME_BUDGET_SECONDS = 2.0
+# The most rows one pruning transaction deletes.
+PRUNE_BATCH = 1000
 
 
 @dataclass
@@ -112,6 +117,57 @@ def reconcile_taps(keys: list[uuid.UUID]) -> None:
     db.session.commit()
     record_expiries(expired)
     record_batch(result)
+
+
+@dataclass
+class PruneTotals:
+    """What one run of the prune job deleted."""
+
+    idempotency_keys: int = 0
+    auth_failures: int = 0
+
+    def summary(self) -> str:
+        return f"idempotency_keys={self.idempotency_keys} auth_failures={self.auth_failures}"
+
+
+def prune(stop: threading.Event | None = None) -> PruneTotals:
+    """Delete idempotency keys and failed authentications past their retention, a committed
+    batch at a time, until none are left, time is up, or stop is set."""
+    config = current_app.config
+    deadline = time.monotonic() + RUN_TIME_BUDGET_SECONDS
+    totals = PruneTotals(
+        idempotency_keys=_drain(
+            prune_idempotency_keys,
+            timedelta(hours=config["TAPBANK_IDEMPOTENCY_RETENTION_HOURS"]),
+            deadline,
+            stop,
+        ),
+        auth_failures=_drain(
+            prune_auth_failures,
+            timedelta(days=config["TAPBANK_AUTH_FAILURE_RETENTION_DAYS"]),
+            deadline,
+            stop,
+        ),
+    )
+    if totals.idempotency_keys or totals.auth_failures:
+        log.info("prune: %s", totals.summary())
+    return totals
+
+
+def _drain(
+    prune_batch: Callable[..., int],
+    older_than: timedelta,
+    deadline: float,
+    stop: threading.Event | None,
+) -> int:
+    """Run prune_batch, committing each batch, until a batch is short, time is up, or stop."""
+    deleted_in_all = 0
+    while True:
+        deleted = prune_batch(db.session, older_than=older_than, limit=PRUNE_BATCH)
+        db.session.commit()
+        deleted_in_all += deleted
+        if deleted < PRUNE_BATCH or time.monotonic() > deadline or (stop and stop.is_set()):
+            return deleted_in_all
 
 
 def in_app_context(app: Flask, job, *args):

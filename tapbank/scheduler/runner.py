@@ -31,6 +31,7 @@ from tapbank.taps.queries import QUEUED_MATCHED, QUEUED_SET_ASIDE
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
+PRUNE_SECONDS = 600.0
 FORGET_AFTER = timedelta(days=1)
 
 
@@ -41,6 +42,7 @@ def job_intervals(config) -> dict[JobId, float]:
         JobId.RECONCILE: reconcile,
         JobId.EXPIRE: max(reconcile, 1.0),
         JobId.HEARTBEAT: HEARTBEAT_SECONDS,
+        JobId.PRUNE: PRUNE_SECONDS,
     }
 
 
@@ -69,6 +71,7 @@ class JobRunner:
             JobId.RECONCILE: jobs.reconcile,
             JobId.EXPIRE: jobs.expire,
             JobId.HEARTBEAT: self.beat,
+            JobId.PRUNE: jobs.prune,
         }
         self.outage = OutageWatch()
         self.registered = False

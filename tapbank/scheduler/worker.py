@@ -11,7 +11,7 @@ from tapbank.scheduler.runner import JobRunner
 
 
 class ReconcilerWorker:
-    """Runs the reconcile, expire and heartbeat jobs for one process until stopped."""
+    """Runs the reconcile, expire, heartbeat and prune jobs for one process until stopped."""
 
     def __init__(self, app: Flask) -> None:
         self.runner = JobRunner(app)

@@ -1,5 +1,6 @@
 """The OpenAPI document: complete for the contract, browsable offline, and true of the app."""
 
+import hashlib
 import json
 import re
 import uuid
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from tapbank import create_app
+from tapbank.api.idempotent import HEADER, PRINTABLE_ASCII
 from tapbank.extensions import db
 from tapbank.keys import key_digest
 from tapbank.ledger.accounts import OPENABLE_TYPES
@@ -134,6 +136,22 @@ def test_a_half_is_documented_with_its_answers_and_an_example(document, side):
     assert schema["properties"]["amount"]["type"] == "integer"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/accounts", "/api/v1/accounts/{account_id}/deposits"])
+def test_the_operators_posts_document_their_idempotency_key(document, path):
+    operation = document["paths"][path]["post"]
+    (header,) = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["required"] is False
+    assert header["schema"]["pattern"] == "^[ -~]{1,255}$"
+    assert {"201", "409", "422"} <= set(operation["responses"])
+    assert "Retry-After" in operation["responses"]["409"]["headers"]
+
+
+def test_a_replayed_opening_is_documented_with_a_null_key(document):
+    api_key = document["components"]["schemas"]["AccountCreated"]["properties"]["api_key"]
+    assert "null" in api_key["type"]
+
+
 def test_the_docs_page_is_swagger_ui_with_every_asset_served_locally(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
@@ -247,6 +265,7 @@ def test_the_app_keeps_every_promise_of_its_document(case, fuzzed_app, known):
         elif name in known and value[-1] in "02468ace":
             # Half the well-formed ids become real ones, so the found answers are checked too.
             case.path_parameters[name] = known[name]
+    _one_idempotency_key_per_body(case)
     excluded = []
     if (
         _has_whole_float(case.body)
@@ -258,6 +277,15 @@ def test_the_app_keeps_every_promise_of_its_document(case, fuzzed_app, known):
         # text PostgreSQL stores (422); a cursor must be one the API gave out. No 5xx still holds.
         excluded.append(checks.positive_data_acceptance)
     case.call_and_validate(app=fuzzed_app, excluded_checks=excluded)
+
+
+def _one_idempotency_key_per_body(case) -> None:
+    """A well-formed Idempotency-Key made the body's own: the same key with another body is a
+    422 the document cannot state."""
+    key = (case.headers or {}).get(HEADER)
+    if isinstance(key, str) and PRINTABLE_ASCII.match(key):
+        body = json.dumps(case.body, sort_keys=True, default=str)
+        case.headers[HEADER] = f"{key[:180]}-{hashlib.sha256(body.encode()).hexdigest()}"
 
 
 def _is_uuid(value) -> bool:

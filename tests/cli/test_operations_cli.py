@@ -153,6 +153,7 @@ def test_scheduler_status_json_is_what_the_endpoint_says(runner, client, admin_h
     ("command", "explained"),
     [
         (["reconcile"], "one reconcile pass now"),
+        (["prune"], "past their retention"),
         (["ledger"], "Check the ledger"),
         (["ledger", "verify"], "Check every ledger invariant"),
         (["scheduler"], "reconciler workers"),
@@ -178,5 +179,5 @@ def test_flask_help_lists_every_command_group_with_what_it_does(runner):
     listed = dict(
         re.findall(r"^  (\S+)\s+(.+)$", result.output.split("Commands:")[1], re.MULTILINE)
     )
-    for name in ("accounts", "demo", "ledger", "reconcile", "scheduler", "tap"):
+    for name in ("accounts", "demo", "ledger", "prune", "reconcile", "scheduler", "tap"):
         assert listed.get(name), result.output

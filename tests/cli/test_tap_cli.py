@@ -32,7 +32,15 @@ from tests.scheduler.workers import FLASK, ROOT, worker_environment
 
 INJECTED = re.compile(r"^(\S+)\s+([0-9a-f-]{36})\s+(\S+)\s+reasons: (.*)$", re.MULTILINE)
 BAR_MARKS = ("#", "\r", "█", "[")
-TABLES = ("taps", "halves", "transfers", "entries", "failures", "auth_failures")
+TABLES = (
+    "taps",
+    "halves",
+    "transfers",
+    "entries",
+    "failures",
+    "auth_failures",
+    "idempotency_keys",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -593,6 +601,10 @@ def busy_demo(runner, factory, client, instance):
     assert run(runner, "tap", "inject-error").exit_code == 0
     other = factory.account("Carol", deposit=5_000)
     assert factory.tap(other, bob, 1_000).json["status"] == "settled"
+    # A deposit taken with an Idempotency-Key: its answer names a transfer the reset deletes.
+    top_up = {**factory.admin_headers, "Idempotency-Key": "top-up-carol"}
+    deposits = f"/api/v1/accounts/{other.id}/deposits"
+    assert client.post(deposits, json={"amount": 100}, headers=top_up).status_code == 201
     freeze = {"status": "frozen"}
     path = f"/api/v1/accounts/{bob.id}"
     assert client.patch(path, json=freeze, headers=factory.admin_headers).status_code == 200
@@ -623,7 +635,7 @@ def test_reset_empties_the_taps_and_the_ledger_and_restores_the_demo(
 
     assert result.exit_code == 0, result.output
     assert "Delete every tap" not in result.output
-    emptied = ("taps", "halves", "failures", "auth_failures")
+    emptied = ("taps", "halves", "failures", "auth_failures", "idempotency_keys")
     assert {table: count(table) for table in emptied} == dict.fromkeys(emptied, 0)
     # What is left of the ledger is the demo's two opening deposits, nothing else.
     assert count("transfers") == count("transfers", "kind = 'deposit'") == 2

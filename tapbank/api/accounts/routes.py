@@ -48,9 +48,10 @@ def visible_account(account_id: uuid.UUID, *, for_update: bool = False) -> Accou
 class Accounts(MethodView):
     @blp.admin_only
     @blp.arguments(AccountCreateSchema)
+    @blp.idempotent(withheld=("api_key",))
     @blp.response(201, AccountCreatedSchema)
     def post(self, fields):
-        """Open an account; its key is in this response only."""
+        """Open an account; its key is in this response only (a replay shows it null)."""
         account, key = account_rules.open_account(
             db.session,
             owner_name=fields["owner_name"],
@@ -59,7 +60,6 @@ class Accounts(MethodView):
             currency=fields["currency"] or current_app.config["TAPBANK_CURRENCY"],
             opening_deposit=fields["opening_deposit"],
         )
-        db.session.commit()
         return {"account": account, "api_key": key}
 
     @blp.admin_only
@@ -93,13 +93,12 @@ class AccountById(MethodView):
 class Deposits(MethodView):
     @blp.admin_only
     @blp.arguments(DepositSchema)
+    @blp.idempotent()
     @blp.response(201, TransferSchema)
     def post(self, fields, account_id):
         """Deposit into an account from the bank's funding account."""
         account = visible_account(account_id)
-        transfer = account_rules.deposit(db.session, account, fields["amount"], fields["memo"])
-        db.session.commit()
-        return transfer
+        return account_rules.deposit(db.session, account, fields["amount"], fields["memo"])
 
 
 @blp.route("/accounts/<uuid:account_id>/api-keys")

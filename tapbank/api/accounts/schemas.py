@@ -43,7 +43,14 @@ class AccountSchema(ma.Schema):
 
 class AccountCreatedSchema(ma.Schema):
     account = ma.fields.Nested(AccountSchema)
-    api_key = ma.fields.String(metadata={"description": "Shown this once; store it now."})
+    api_key = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Shown this once; store it now. Null when the answer is replayed "
+            "for a repeated Idempotency-Key: keys are never stored in the clear (rotate a lost "
+            "one)."
+        },
+    )
 
 
 class AccountPatchSchema(ma.Schema):
