@@ -112,15 +112,16 @@ def test_the_migration_runs_as_the_owner_and_the_api_and_workers_as_the_runtime_
 
     assert login("migrate", "TAPBANK_MIGRATION_DATABASE_URL") == (OWNER, "owner-pw")
     assert login("migrate", "DATABASE_URL") == (RUNTIME, "runtime-pw")
-    for name in ("api", "worker"):
+    # Only the API is handed the admin key (test_only_the_api_is_handed_the_admin_key).
+    for name, secrets_given in (
+        ("api", {"TAPBANK_RUNTIME_PASSWORD", "TAPBANK_ADMIN_KEY"}),
+        ("worker", {"TAPBANK_RUNTIME_PASSWORD"}),
+    ):
         environment = services[name]["environment"]
         assert login(name, "DATABASE_URL") == (RUNTIME, "runtime-pw")
         assert "TAPBANK_MIGRATION_DATABASE_URL" not in environment
         # The owner's and the superuser's passwords are not even in their environment.
-        assert set().union(*map(required_variables, environment.values())) == {
-            "TAPBANK_RUNTIME_PASSWORD",
-            "TAPBANK_ADMIN_KEY",
-        }
+        assert set().union(*map(required_variables, environment.values())) == secrets_given
     pgbouncer = services["pgbouncer"]["environment"]
     assert pgbouncer["PGBOUNCER_USER"] == RUNTIME
     assert required_variables(pgbouncer["PGBOUNCER_PASSWORD"]) == {"TAPBANK_RUNTIME_PASSWORD"}
