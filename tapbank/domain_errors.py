@@ -29,6 +29,15 @@ class HalfConflict(DomainError):
         super().__init__(f"This key already has a different {side} half; nothing was changed.")
 
 
+class LegacyUserIdTaken(DomainError):
+    """Another account already has this AISBackend user id."""
+
+    error_code = "legacy_user_id_taken"
+
+    def __init__(self, legacy_user_id: int) -> None:
+        super().__init__(f"Another account already has legacy_user_id {legacy_user_id}.")
+
+
 class ConcurrentChange(DomainError):
     """A row was not in the state a batch locked it in: the batch rolls back whole."""
 
