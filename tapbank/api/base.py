@@ -1,7 +1,7 @@
 """The Api and Blueprint classes every resource uses: errors, auth and their documentation."""
 
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 
 import marshmallow as ma
 from flask_smorest import Api as SmorestApi
@@ -12,6 +12,9 @@ from tapbank.auth import authenticate, require_account, require_admin
 from tapbank.errors import error_response
 
 BEARER = [{"bearerAuth": []}]
+# Either one: a bearer key, or the same key in AISBackend's `api_key` header.
+BEARER_OR_API_KEY = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+API_KEY_SCHEME = {"type": "apiKey", "in": "header", "name": "api_key"}
 
 
 class ErrorSchema(ma.Schema):
@@ -67,12 +70,22 @@ class Blueprint(SmorestBlueprint):
         """The operator's key only; an account key gets 403."""
         return self._guarded(view, require_admin)
 
-    def _guarded(self, view: Callable, guard: Callable) -> Callable:
-        """Run guard before the view (and before its body is validated), documented as Bearer."""
+    def authenticated_or_api_key(self, view: Callable) -> Callable:
+        """As authenticated, the key also taken from AISBackend's `api_key` header."""
+        return self._guarded(view, partial(authenticate, api_key_header=True), BEARER_OR_API_KEY)
+
+    def account_only_or_api_key(self, view: Callable) -> Callable:
+        """As account_only, the key also taken from AISBackend's `api_key` header."""
+        guard = partial(require_account, api_key_header=True)
+        return self._guarded(view, guard, BEARER_OR_API_KEY)
+
+    def _guarded(self, view: Callable, guard: Callable, security: list = BEARER) -> Callable:
+        """Run guard before the view (and before its body is validated), documented as security
+        says."""
 
         @wraps(view)
         def wrapper(*args, **kwargs):
             guard()
             return view(*args, **kwargs)
 
-        return self.doc(security=BEARER)(wrapper)
+        return self.doc(security=security)(wrapper)
