@@ -1,5 +1,7 @@
 """AISBackend's two routes: each phone POSTs its half as AISBackend took it; deprecated."""
 
+from collections.abc import Callable
+
 from flask.views import MethodView
 
 from tapbank.api.legacy.exact_json import ExactNumbersBlueprint
@@ -16,8 +18,24 @@ blp = ExactNumbersBlueprint(
     description="AISBackend's client API, for its phones: deprecated, use the taps routes.",
 )
 
-RECORDED = "The half is recorded; the tap as it now stands, in v1's shape."
-USER_ID_MISMATCH = "user_id is not the legacy_user_id of the account whose key was sent."
+
+# What both routes answer, as the document shows it, and their deprecation: innermost first.
+HALF_ANSWERS = (
+    blp.doc(deprecated=True),
+    blp.alt_response(409, response="CONFLICT", description="Another half for this key and side."),
+    blp.alt_response(
+        403, response="FORBIDDEN", description="user_id_mismatch: user_id is not the caller's."
+    ),
+    blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap."),
+    blp.response(201, TapSchema, description="The half is recorded; the tap as it now stands."),
+)
+
+
+def answered_as_a_half(view: Callable) -> Callable:
+    """Document a route's answers (a v1 half's, and 403 user_id_mismatch) and deprecation."""
+    for document in HALF_ANSWERS:
+        view = document(view)
+    return view
 
 
 @blp.route("/send/")
@@ -33,11 +51,7 @@ class LegacySend(MethodView):
             "transaction_time": "2026-11-30 07:11:45.123456",
         },
     )
-    @blp.response(201, TapSchema, description=RECORDED)
-    @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
-    @blp.alt_response(403, response="FORBIDDEN", description=USER_ID_MISMATCH)
-    @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")
-    @blp.doc(deprecated=True)
+    @answered_as_a_half
     def post(self, fields):
         """AISBackend's payer's half: as PUT /taps/{key}/sender."""
         caller = caller_claiming(db.session, authenticate().account_id, fields["user_id"])
@@ -57,11 +71,7 @@ class LegacyReceive(MethodView):
             "os_receiver": "Linux-6.8.0-1015-x86_64-with-glibc2.39",
         },
     )
-    @blp.response(201, TapSchema, description=RECORDED)
-    @blp.alt_response(200, schema=TapSchema, description="The same half again: the same tap.")
-    @blp.alt_response(403, response="FORBIDDEN", description=USER_ID_MISMATCH)
-    @blp.alt_response(409, response="CONFLICT", description="Another half for this key and side.")
-    @blp.doc(deprecated=True)
+    @answered_as_a_half
     def post(self, fields):
         """AISBackend's payee's half (the path is spelled so): as PUT /taps/{key}/receiver."""
         caller = caller_claiming(db.session, authenticate().account_id, fields["user_id"])
