@@ -33,9 +33,7 @@ class LegacyUserIdTaken(DomainError):
     """Another account already has this AISBackend user id."""
 
     error_code = "legacy_user_id_taken"
-
-    def __init__(self, legacy_user_id: int) -> None:
-        super().__init__(f"Another account already has legacy_user_id {legacy_user_id}.")
+    message = "Another account already has this legacy_user_id."
 
 
 class ConcurrentChange(DomainError):

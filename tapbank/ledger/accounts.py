@@ -66,7 +66,8 @@ def _flush_claiming_legacy_user_id(session: Session, legacy_user_id: int) -> Non
             session.flush()
     except IntegrityError as error:
         if getattr(error.orig.diag, "constraint_name", None) == LEGACY_USER_ID_UNIQUE:
-            raise LegacyUserIdTaken(legacy_user_id) from None
+            message = f"Another account already has legacy_user_id {legacy_user_id}."
+            raise LegacyUserIdTaken(message) from None
         raise
 
 
