@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app tapbank
 PORT ?= 5000
 
-.PHONY: run stop test fuzz lint format bench soak install install-test clean
+.PHONY: run run-legacy stop test fuzz lint format bench soak install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,18 @@ run: install
 	exec $(EMBEDDED) run $(DEV_POSTGRES) -- sh -ec '$(FLASK) db upgrade; $(FLASK) demo setup; \
 		PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} \
 		exec $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app'
+
+# run-legacy serves the same app over HTTPS on 127.0.0.1:8000 for AISBackend's clients, with a
+# self-signed certificate made once under instance/ (`flask legacy certificate` prints its path).
+LEGACY_PORT ?= 8000
+LEGACY_TLS := instance/legacy-tls
+
+run-legacy: install
+	exec $(EMBEDDED) run $(DEV_POSTGRES) -- sh -ec '$(FLASK) db upgrade; $(FLASK) demo setup; \
+		$(FLASK) legacy certificate; \
+		PORT=$(LEGACY_PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} \
+		exec $(BIN)/gunicorn --config gunicorn.conf.py \
+			--certfile $(LEGACY_TLS)/cert.pem --keyfile $(LEGACY_TLS)/key.pem wsgi:app'
 
 stop:
 	@if [ -f $(VENV)/.installed ]; then $(EMBEDDED) stop $(DEV_POSTGRES); \

@@ -24,6 +24,17 @@ access_log_format = (
     '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 )
 
+# AISBackend's phones send their key in an `api_key` header, and gunicorn drops header names with
+# an underscore by default: in the WSGI environ `api_key` and `Api-Key` are one name, and so are
+# X_Forwarded_For and X-Forwarded-For. Without trusted proxies the app reads no header a client
+# could pass off that way, so such names are mapped. Behind trusted proxies only api_key is, and
+# only from the proxies gunicorn trusts (FORWARDED_ALLOW_IPS), so that no client's
+# X_Forwarded_For can pass for the proxy's X-Forwarded-For.
+if os.environ.get("TAPBANK_TRUSTED_PROXIES", "0").strip() in ("", "0"):
+    header_map = "dangerous"
+else:
+    forwarder_headers = "SCRIPT_NAME,PATH_INFO,API_KEY"
+
 # Every worker writes its metric samples here; /metrics in any worker sums them all.
 os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",

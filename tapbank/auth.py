@@ -1,4 +1,8 @@
-"""Who is calling: bearer-key authentication, failure records and the per-address limit."""
+"""Who is calling: bearer-key authentication, failure records and the per-address limit.
+
+AISBackend's clients send the same keys in an `api_key` header; the routes they use take it too,
+through the very same checks, records and limit.
+"""
 
 import ipaddress
 import math
@@ -13,6 +17,9 @@ from tapbank.errors import ApiError
 from tapbank.extensions import db
 from tapbank.keys import digests_match, key_digest, key_fingerprint
 from tapbank.models import Account, AuthFailure
+
+# The header AISBackend's clients send their key in.
+API_KEY_HEADER = "api_key"
 
 # Every authenticated request runs this: built once, as Core, to keep it cheap.
 ACCOUNT_BY_KEY_DIGEST = select(Account.__table__.c.id).where(
@@ -40,15 +47,16 @@ class Principal:
         return self.is_admin or self.account_id == account_id
 
 
-def authenticate() -> Principal:
-    """Authenticate the current request or raise 401/429; remembers the result on g.
+def authenticate(*, api_key_header: bool = False) -> Principal:
+    """Authenticate the current request or raise 401/429; remembers the result on g. With
+    api_key_header, a key in the `api_key` header counts as a bearer key.
 
     Only failures are limited: past the limit a failing attempt gets 429 instead of 401, while a
     valid key is served, so guessing stops without locking out customers behind the same NAT.
     """
     if "principal" in g:
         return g.principal
-    presented = _presented_key()
+    presented = _presented_key(api_key_header)
     principal = _principal_for(presented) if presented else None
     if principal is None:
         _refuse_if_rate_limited(client_network(_client_address()))
@@ -71,9 +79,9 @@ def require_admin() -> Principal:
     return principal
 
 
-def require_account() -> Principal:
+def require_account(*, api_key_header: bool = False) -> Principal:
     """Authenticate and insist on an account's key (the operator acts for no account)."""
-    principal = authenticate()
+    principal = authenticate(api_key_header=api_key_header)
     if principal.is_admin:
         raise ApiError(
             403, "forbidden", "This route takes an account's own key, not the operator's."
@@ -81,12 +89,15 @@ def require_account() -> Principal:
     return principal
 
 
-def _presented_key() -> str | None:
+def _presented_key(api_key_header: bool) -> str | None:
+    """The bearer key; failing that, where taken, the `api_key` header's."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        return None
-    return key.strip()
+    if scheme.lower() == "bearer" and key.strip():
+        return key.strip()
+    if api_key_header:
+        return request.headers.get(API_KEY_HEADER, "").strip() or None
+    return None
 
 
 def _principal_for(key: str) -> Principal | None:

@@ -39,6 +39,13 @@ class ReceiverNotNamed(DomainError):
     )
 
 
+class LegacyUserIdTaken(DomainError):
+    """Another account already has this AISBackend user id."""
+
+    error_code = "legacy_user_id_taken"
+    message = "Another account already has this legacy_user_id."
+
+
 class ConcurrentChange(DomainError):
     """A row was not in the state a batch locked it in: the batch rolls back whole."""
 

@@ -279,3 +279,29 @@ def test_0006_carries_every_entry_into_its_transfer_and_its_downgrade_gives_them
         f"SELECT max(ledger_seq) FROM transfers WHERE credit_account_id = '{account.id}'"
     )
     assert last == [(4,)]
+
+
+def test_0012_keeps_every_half_and_account_and_its_downgrade_shortens_only_a_long_os(empty_app):
+    upgrade(revision="0011")
+    run_sql(*TAPS_AT_0003[:2], *TAPS_AT_0003[4:5])  # two accounts, a failure, a tap
+    run_sql(
+        "INSERT INTO halves (tap_key, side, account_id, sender_account_id, amount, currency, "
+        f"device_os, tapped_at) VALUES ('00000000-0000-0000-0000-0000000000c1', 'sender', {A}, "
+        f"{A}, 100, 'USD', 'ios', now())"
+    )
+
+    upgrade(revision="0012")
+
+    assert run_sql("SELECT count(*) FROM accounts WHERE legacy_user_id IS NULL") == [(3,)]
+    run_sql(
+        f"UPDATE accounts SET legacy_user_id = 1234567890 WHERE id = {A}",
+        "INSERT INTO halves (tap_key, side, account_id, sender_account_id, amount, currency, "
+        f"device_os, tapped_at) VALUES ('00000000-0000-0000-0000-0000000000c1', 'receiver', {B}, "
+        f"{A}, 100, 'USD', repeat('x', 255), now())",
+    )
+
+    downgrade(revision="0011")
+
+    assert "legacy_user_id" not in {c["name"] for c in inspect(db.engine).get_columns("accounts")}
+    oses = run_sql("SELECT side::text, device_os FROM halves ORDER BY side::text")
+    assert oses == [("receiver", "x" * 40), ("sender", "ios")]

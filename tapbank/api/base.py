@@ -14,6 +14,9 @@ from tapbank.errors import error_response
 
 BEARER = [{"bearerAuth": []}]
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+# Either one: a bearer key, or the same key in AISBackend's `api_key` header.
+BEARER_OR_API_KEY = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+API_KEY_SCHEME = {"type": "apiKey", "in": "header", "name": "api_key"}
 
 
 class ErrorSchema(ma.Schema):
@@ -93,12 +96,22 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
-    def _guarded(self, view: Callable, guard: Callable) -> Callable:
-        """Run guard before the view (and before its body is validated), documented as Bearer."""
+    def authenticated_or_api_key(self, view: Callable) -> Callable:
+        """As authenticated, the key also taken from AISBackend's `api_key` header."""
+        return self._guarded(view, partial(authenticate, api_key_header=True), BEARER_OR_API_KEY)
+
+    def account_only_or_api_key(self, view: Callable) -> Callable:
+        """As account_only, the key also taken from AISBackend's `api_key` header."""
+        guard = partial(require_account, api_key_header=True)
+        return self._guarded(view, guard, BEARER_OR_API_KEY)
+
+    def _guarded(self, view: Callable, guard: Callable, security: list = BEARER) -> Callable:
+        """Run guard before the view (and before its body is validated), documented as security
+        says."""
 
         @wraps(view)
         def wrapper(*args, **kwargs):
             guard()
             return view(*args, **kwargs)
 
-        return self.doc(security=BEARER)(wrapper)
+        return self.doc(security=security)(wrapper)

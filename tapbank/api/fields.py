@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import marshmallow as ma
 from flask import current_app
 
+from tapbank.models.accounts import LEGACY_USER_ID_MAX
+
 
 class MinorUnits(ma.fields.Integer):
     """An amount in minor units: a JSON integer only (no float, string or boolean)."""
@@ -50,6 +52,19 @@ def transfer_amount(**kwargs) -> MinorUnits:
         },
         **kwargs,
     )
+
+
+class LegacyUserId(ma.fields.Integer):
+    """An AISBackend user id: a JSON integer from 1 to 2^53 - 1."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"example": 1234567890, **kwargs.pop("metadata", {})}
+        super().__init__(
+            strict=True,
+            validate=ma.validate.Range(min=1, max=LEGACY_USER_ID_MAX),
+            metadata=metadata,
+            **kwargs,
+        )
 
 
 class Currency(ma.fields.String):

@@ -6,6 +6,7 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     """Add every command group to app.cli."""
     from tapbank.cli.accounts import accounts_cli
+    from tapbank.cli.legacy import legacy_cli
     from tapbank.cli.operations import (
         ledger_cli,
         prune_command,
@@ -22,5 +23,6 @@ def register_commands(app: Flask) -> None:
         scheduler_cli,
         tap_cli,
         demo_cli,
+        legacy_cli,
     ):
         app.cli.add_command(command)

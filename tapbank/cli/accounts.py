@@ -8,10 +8,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from tapbank.cli.money import from_minor_units, to_minor_units
+from tapbank.domain_errors import LegacyUserIdTaken
 from tapbank.extensions import db
 from tapbank.ledger import accounts as account_rules
 from tapbank.ledger.accounts import MAX_DEPOSIT_MINOR, OPENABLE_TYPES
 from tapbank.models import Account, AccountType
+from tapbank.models.accounts import LEGACY_USER_ID_MAX
 
 accounts_cli = AppGroup("accounts", help="Open accounts, deposit into them, list them.")
 
@@ -37,7 +39,20 @@ def deposit_amount(text: str, currency: str) -> int:
 @click.option("--bank", default="tapbank", show_default=True, help="The bank's name.")
 @click.option("--currency", default=None, help="ISO 4217 code; default TAPBANK_CURRENCY.")
 @click.option("--deposit", "opening", default="0", help="Opening deposit in major units: 12.50.")
-def create_account(owner: str, account_type: str, bank: str, currency: str | None, opening: str):
+@click.option(
+    "--legacy-user-id",
+    type=click.IntRange(1, LEGACY_USER_ID_MAX),
+    default=None,
+    help="The user id AISBackend's clients know this account by.",
+)
+def create_account(
+    owner: str,
+    account_type: str,
+    bank: str,
+    currency: str | None,
+    opening: str,
+    legacy_user_id: int | None,
+):
     """Open an account and print its id and its key (shown this once)."""
     currency = (currency or current_app.config["TAPBANK_CURRENCY"]).upper()
     if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
@@ -45,16 +60,23 @@ def create_account(owner: str, account_type: str, bank: str, currency: str | Non
     if not owner.strip() or len(owner) > 200:
         raise click.BadParameter("must be 1 to 200 characters", param_hint="--owner")
     amount = deposit_amount(opening, currency)
-    account, key = account_rules.open_account(
-        db.session,
-        owner_name=owner,
-        account_type=AccountType(account_type),
-        bank_name=bank,
-        currency=currency,
-        opening_deposit=amount,
-    )
+    try:
+        account, key = account_rules.open_account(
+            db.session,
+            owner_name=owner,
+            account_type=AccountType(account_type),
+            bank_name=bank,
+            currency=currency,
+            opening_deposit=amount,
+            legacy_user_id=legacy_user_id,
+        )
+    except LegacyUserIdTaken as error:
+        db.session.rollback()
+        raise click.BadParameter(error.message, param_hint="--legacy-user-id") from None
     db.session.commit()
     click.echo(f"account id: {account.id}")
+    if legacy_user_id is not None:
+        click.echo(f"legacy user id: {legacy_user_id}")
     click.echo(f"api key:    {key}  (shown once)")
 
 

@@ -4,26 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
-# ISO 4217 currencies whose minor unit is not the usual hundredth.
-MINOR_DIGITS = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "JOD": 3,
-    "OMR": 3,
-    "TND": 3,
-    "LYD": 3,
-    "IQD": 3,
-}
-
-
-def minor_digits(currency: str) -> int:
-    """How many decimals the currency's minor unit has."""
-    return MINOR_DIGITS.get(currency.upper(), 2)
+from tapbank.currencies import in_major_units, minor_digits
 
 
 def to_minor_units(text: str, currency: str) -> int:
@@ -42,5 +23,4 @@ def to_minor_units(text: str, currency: str) -> int:
 
 def from_minor_units(amount: int, currency: str) -> str:
     """Format minor units as major units: 1250 USD is '12.50'."""
-    digits = minor_digits(currency)
-    return f"{Decimal(amount).scaleb(-digits):.{digits}f}"
+    return f"{in_major_units(amount, currency):.{minor_digits(currency)}f}"

@@ -4,8 +4,10 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tapbank.domain_errors import LegacyUserIdTaken
 from tapbank.keys import key_digest, new_account_key
 from tapbank.ledger.postings import Posting, post_transfer
 from tapbank.models import Account, AccountStatus, AccountType, Transfer, TransferKind
@@ -15,6 +17,7 @@ from tapbank.models.accounts import funding_account_id
 MAX_DEPOSIT_MINOR = 10**12
 # The account types a customer account may be opened as; funding accounts are the bank's own.
 OPENABLE_TYPES = (AccountType.CHECKING, AccountType.SAVINGS)
+LEGACY_USER_ID_UNIQUE = "uq_accounts_legacy_user_id"
 
 
 def open_account(
@@ -25,8 +28,10 @@ def open_account(
     bank_name: str,
     currency: str,
     opening_deposit: int = 0,
+    legacy_user_id: int | None = None,
 ) -> tuple[Account, str]:
-    """Open an account with a fresh key and an optional opening deposit. Returns (account, key)."""
+    """Open an account with a fresh key, an optional opening deposit and an optional AISBackend
+    user id. Returns (account, key)."""
     key = new_account_key()
     account = Account(
         id=uuid.uuid4(),
@@ -37,13 +42,33 @@ def open_account(
         balance=0,
         status=AccountStatus.ACTIVE,
         api_key_digest=key_digest(key),
+        legacy_user_id=legacy_user_id,
     )
     session.add(account)
-    session.flush()
+    if legacy_user_id is None:
+        session.flush()
+    else:
+        _flush_claiming_legacy_user_id(session, legacy_user_id)
     if opening_deposit:
         deposit(session, account, opening_deposit, memo="Opening deposit")
     session.refresh(account)
     return account, key
+
+
+def _flush_claiming_legacy_user_id(session: Session, legacy_user_id: int) -> None:
+    """Flush the new account; a legacy user id another account holds is refused, not a 500.
+
+    The unique constraint decides, so two openings racing for one id cannot both have it; the
+    savepoint keeps the caller's transaction usable after the refusal.
+    """
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        if getattr(error.orig.diag, "constraint_name", None) == LEGACY_USER_ID_UNIQUE:
+            message = f"Another account already has legacy_user_id {legacy_user_id}."
+            raise LegacyUserIdTaken(message) from None
+        raise
 
 
 def deposit(session: Session, account: Account, amount: int, memo: str | None = None) -> Transfer:

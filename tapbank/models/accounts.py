@@ -3,7 +3,7 @@
 import enum
 import uuid
 
-from sqlalchemy import CheckConstraint, String, text
+from sqlalchemy import BigInteger, CheckConstraint, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tapbank.extensions import db
@@ -20,6 +20,11 @@ def funding_account_id(currency: str) -> uuid.UUID:
     if currency == "USD":
         return FUNDING_ACCOUNT_ID
     return uuid.uuid5(_FUNDING_NAMESPACE, currency)
+
+
+# AISBackend's user ids had 10 to 12 digits. Any whole number from 1 that every JSON client holds
+# exactly is taken (the bigint column holds more).
+LEGACY_USER_ID_MAX = 2**53 - 1
 
 
 class AccountType(enum.StrEnum):
@@ -39,6 +44,7 @@ class Account(db.Model):
         CheckConstraint(
             "account_type = 'funding' OR balance >= 0", name="customer_balance_not_negative"
         ),
+        CheckConstraint("legacy_user_id > 0", name="legacy_user_id_positive"),
         # Room on every page for each row's next balance: a HOT update, no index entry (0005).
         {"postgresql_with": {"fillfactor": 50}},
     )
@@ -58,5 +64,7 @@ class Account(db.Model):
         db_enum(AccountStatus, "account_status"), default=AccountStatus.ACTIVE
     )
     api_key_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The integer user id AISBackend's clients name the account by (its user_id and sender_id).
+    legacy_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[Timestamp | None]

@@ -125,7 +125,7 @@ class Half(db.Model):
     receiver_account_id: Mapped[uuid.UUID | None]
     amount: Mapped[MinorUnits]
     currency: Mapped[str] = mapped_column(String(3))
-    device_os: Mapped[str] = mapped_column(String(40))
+    device_os: Mapped[str] = mapped_column(String(255))
     device_model: Mapped[str | None] = mapped_column(String(100))
     tapped_at: Mapped[Timestamp]
     received_at: Mapped[CreatedAt]

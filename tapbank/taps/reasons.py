@@ -18,7 +18,7 @@ LEGACY_CODES = {
     Reason.INSUFFICIENT_FUNDS: 100,
     Reason.SENDER_MISMATCH: 200,
     Reason.AMOUNT_MISMATCH: 300,
-    Reason.EXPIRED: 400,
+    Reason.EXPIRED: 500,
 }
 
 SENTENCES = {

@@ -19,6 +19,7 @@ ACCOUNT_FIELDS = {
     "balance",
     "status",
     "created_at",
+    "legacy_user_id",
 }
 
 

@@ -45,8 +45,14 @@ CONTRACT_ROUTES = [
     ("get", "/api/v1/reconciliation-failures"),
     ("get", "/api/v1/auth-failures"),
     ("get", "/api/v1/scheduler"),
+    ("post", "/api/v1/send/"),
+    ("post", "/api/v1/recieve/"),
 ]
+# AISBackend's routes (contract v2): deprecated, and, with GET /taps/{key}, they take api_key.
+LEGACY_ROUTES = {"/api/v1/send/", "/api/v1/recieve/"}
+API_KEY_ROUTES = {("get", "/api/v1/taps/{key}")} | {("post", path) for path in LEGACY_ROUTES}
 TAP_ROUTES = {path for _, path in CONTRACT_ROUTES if path.startswith("/api/v1/taps/")}
+PHONE_ROUTES = TAP_ROUTES | LEGACY_ROUTES
 # Every field the document shows as an enum, with the members whose values it must list.
 SHOWN_ENUMS = {
     ("Account", "account_type"): OPENABLE_TYPES,
@@ -101,7 +107,19 @@ def test_every_contract_route_is_documented(document, method, path):
     operation = document["paths"].get(path, {}).get(method)
     assert operation is not None, f"{method.upper()} {path} is not in the document"
     assert operation.get("summary"), "a one-line summary from the view's docstring"
-    assert operation.get("security") == [{"bearerAuth": []}]
+    if (method, path) in API_KEY_ROUTES:
+        assert operation.get("security") == [{"bearerAuth": []}, {"apiKeyHeader": []}]
+    else:
+        assert operation.get("security") == [{"bearerAuth": []}]
+    assert operation.get("deprecated", False) == (path in LEGACY_ROUTES)
+
+
+def test_the_api_key_header_is_a_security_scheme(document):
+    assert document["components"]["securitySchemes"]["apiKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "api_key",
+    }
 
 
 def test_every_api_route_the_app_serves_is_documented(app, document):
@@ -229,13 +247,14 @@ schema.config.generation.update(
 
 @schema.auth(refresh_interval=None)
 class RouteKeys:
-    """A phone's own key on the tap routes (the operator may not send halves), the admin's else.
+    """A phone's own key on the tap and AISBackend's routes (the operator may not send halves),
+    the admin's else.
 
     Given as auth, not as plain headers, so that the cases meant to go without a key do.
     """
 
     def get(self, case, context):
-        return PHONE_KEY if context.operation.path in TAP_ROUTES else ADMIN_KEY
+        return PHONE_KEY if context.operation.path in PHONE_ROUTES else ADMIN_KEY
 
     def set(self, case, data, context):
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
@@ -271,10 +290,12 @@ def test_the_app_keeps_every_promise_of_its_document(case, fuzzed_app, known):
         _has_whole_float(case.body)
         or _has_text_no_database_takes(case.body)
         or (case.query or {}).get("cursor")
+        or case.operation.path in LEGACY_ROUTES
     ):
         # Rules the document cannot state: 12.0 is an integer to JSON Schema but a float to the
         # contract (422); text with NUL or a lone surrogate is a string to JSON Schema but no
-        # text PostgreSQL stores (422); a cursor must be one the API gave out. No 5xx still holds.
+        # text PostgreSQL stores (422); a cursor must be one the API gave out; AISBackend's
+        # user_id must be the caller's own and an amount fit its currency. No 5xx still holds.
         excluded.append(checks.positive_data_acceptance)
     case.call_and_validate(app=fuzzed_app, excluded_checks=excluded)
 

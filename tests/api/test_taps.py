@@ -120,7 +120,7 @@ INVALID_FIELDS = [
     pytest.param("device", "ios", ("device",), id="device-not-an-object"),
     pytest.param("device", {"model": "Pixel 9"}, ("device", "os"), id="os-missing"),
     pytest.param("device", {"os": ""}, ("device", "os"), id="os-empty"),
-    pytest.param("device", {"os": "x" * 41}, ("device", "os"), id="os-too-long"),
+    pytest.param("device", {"os": "x" * 256}, ("device", "os"), id="os-too-long"),
     pytest.param("device", {"os": "ios\x00"}, ("device", "os"), id="os-with-nul"),
     pytest.param("device", {"os": "ios", "model": "m" * 101}, ("device", "model"), id="model-long"),
     pytest.param("device", {"os": "ios", "model": "\x00"}, ("device", "model"), id="model-nul"),
@@ -152,6 +152,16 @@ def test_an_invalid_half_is_refused_naming_the_field_and_stores_nothing(
         errors = errors[name]
     assert path[0] in body["message"]
     assert_nothing_stored(client, key, payer)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_a_device_os_of_255_characters_is_kept_whole(client, factory, payer, side):
+    key = uuid.uuid4()
+    os_name = "Linux-6.8.0-1015-x86_64-with-glibc2.39-" + "x" * 216
+    body = half_body(factory, side, payer, device={"os": os_name})
+    response = put_half(client, side, key, payer, body)
+    assert response.status_code == 201, response.json
+    assert response.json[side]["device"]["os"] == os_name
 
 
 @pytest.mark.parametrize(

@@ -146,3 +146,32 @@ def test_list_says_when_there_are_no_accounts(runner):
     result = runner.invoke(args=["accounts", "list"])
     assert result.exit_code == 0
     assert "no accounts" in result.output
+
+
+def test_create_takes_a_legacy_user_id_and_the_account_shows_it(runner, client):
+    result = create(runner, "--owner", "Ada", "--legacy-user-id", "1234567890")
+
+    assert result.exit_code == 0, result.output
+    assert "legacy user id: 1234567890" in result.output
+    account = created_account(result.output)
+    read = client.get(f"/api/v1/accounts/{account.id}", headers=account.headers).json
+    assert read["legacy_user_id"] == 1234567890
+
+
+@pytest.mark.parametrize("value", ["0", "-5", str(2**53), "12.5", "ada"])
+def test_create_refuses_a_legacy_user_id_out_of_range(runner, client, admin_headers, value):
+    result = create(runner, "--owner", "Ada", "--legacy-user-id", value)
+
+    assert result.exit_code == 2, result.output
+    assert "--legacy-user-id" in result.output
+    assert listed_accounts(client, admin_headers) == []
+
+
+def test_create_refuses_a_legacy_user_id_another_account_has(runner, client, admin_headers):
+    assert create(runner, "--owner", "Ada", "--legacy-user-id", "42").exit_code == 0
+
+    result = create(runner, "--owner", "Bob", "--legacy-user-id", "42", "--deposit", "5")
+
+    assert result.exit_code == 2, result.output
+    assert "Another account already has legacy_user_id 42" in result.output
+    assert [item["owner_name"] for item in listed_accounts(client, admin_headers)] == ["Ada"]

@@ -215,7 +215,7 @@ def test_an_expiry_pass_passes_over_a_held_tap_and_expires_it_on_a_later_pass(
     for key in others:
         tap = read_tap(deferred, key)
         assert tap["status"] == "failed"
-        assert tap["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 400}]
+        assert tap["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 500}]
     assert read_tap(deferred, held)["status"] == "awaiting_receiver"
 
     assert expire_lone_halves(db.session, ttl=TTL, limit=10) == 1
@@ -223,6 +223,6 @@ def test_an_expiry_pass_passes_over_a_held_tap_and_expires_it_on_a_later_pass(
 
     tap = read_tap(deferred, held)
     assert tap["status"] == "failed"
-    assert tap["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 400}]
+    assert tap["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 500}]
     assert tap["sender"]["status"] == "failed" and tap["receiver"] is None
     assert [deferred.balance(account) for account in (payer, payee)] == [10_000, 0]

@@ -24,7 +24,7 @@ LEGACY = {
     "insufficient_funds": 100,
     "sender_mismatch": 200,
     "amount_mismatch": 300,
-    "expired": 400,
+    "expired": 500,
     "currency_mismatch": None,
     "self_transfer": None,
     "account_inactive": None,
@@ -385,7 +385,7 @@ def test_every_legacy_reason_at_once_is_listed_with_its_code(deferred, runner, p
         [short, payee],
         {short: 100, payee: 0, stranger: 500},
     )
-    assert [reason["legacy_code"] for reason in tap["failure"]["reasons"]] == [100, 200, 300, 400]
+    assert [reason["legacy_code"] for reason in tap["failure"]["reasons"]] == [100, 200, 300, 500]
 
 
 def test_all_eight_reasons_at_once_are_all_listed(deferred, stranger):
@@ -479,7 +479,7 @@ def test_the_inline_attempt_applies_the_ttl_too(app, apps, admin_headers):
 
     assert second.status_code == 201
     assert second.json["status"] == "failed"
-    assert second.json["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 400}]
+    assert second.json["failure"]["reasons"] == [{"reason": "expired", "legacy_code": 500}]
     assert (factory.balance(payer), factory.balance(payee)) == (10_000, 0)
 
 

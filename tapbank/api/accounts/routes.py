@@ -59,6 +59,7 @@ class Accounts(MethodView):
             bank_name=fields["bank_name"],
             currency=fields["currency"] or current_app.config["TAPBANK_CURRENCY"],
             opening_deposit=fields["opening_deposit"],
+            legacy_user_id=fields["legacy_user_id"],
         )
         return {"account": account, "api_key": key}
 

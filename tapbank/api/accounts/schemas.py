@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from tapbank.api.fields import (
     Currency,
+    LegacyUserId,
     MinorUnits,
     Text,
     chosen_enum,
@@ -27,6 +28,11 @@ class AccountCreateSchema(ma.Schema):
     )
     currency = Currency(load_default=None)
     opening_deposit = MinorUnits(minimum=0, maximum=MAX_DEPOSIT_MINOR, load_default=0)
+    legacy_user_id = LegacyUserId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The user id AISBackend's clients know the account by."},
+    )
 
 
 class AccountSchema(ma.Schema):
@@ -39,6 +45,9 @@ class AccountSchema(ma.Schema):
     balance = ma.fields.Integer(metadata={"description": "Minor units."})
     status = shown_enum(AccountStatus)
     created_at = ma.fields.AwareDateTime()
+    legacy_user_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "AISBackend's user id, or null."}
+    )
 
 
 class AccountCreatedSchema(ma.Schema):

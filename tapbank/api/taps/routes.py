@@ -2,18 +2,17 @@
 
 import uuid
 
-from flask import current_app
 from flask.views import MethodView
 
 from tapbank.api.base import Blueprint
 from tapbank.api.taps.presenting import present_tap
 from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSchema
+from tapbank.api.taps.taking import take_and_present
 from tapbank.auth import authenticate, require_account
 from tapbank.errors import ApiError
 from tapbank.extensions import db
-from tapbank.metrics import HALVES_RECEIVED, record_batch
 from tapbank.models import Side
-from tapbank.taps.intake import HalfSubmission, take_half
+from tapbank.taps.intake import HalfSubmission
 from tapbank.taps.records import read_tap
 
 blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
@@ -64,12 +63,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         tapped_at=fields["tapped_at"],
         receiver_account_id=fields.get("receiver_account_id"),
     )
-    taken = take_half(db.session, submission, settle=current_app.config["TAPBANK_SETTLE_INLINE"])
-    db.session.commit()
-    HALVES_RECEIVED.labels(side=side.value, outcome="new" if taken.created else "replay").inc()
-    if taken.batch is not None:
-        record_batch(taken.batch)
-    return present_tap(taken.record), 201 if taken.created else 200
+    return take_and_present(submission)
 
 
 @blp.route("/taps/<uuid:key>/sender", parameters=[RANDOM_KEY])
@@ -121,7 +115,7 @@ class ReceiverHalf(MethodView):
 
 @blp.route("/taps/<uuid:key>")
 class TapByKey(MethodView):
-    @blp.authenticated
+    @blp.authenticated_or_api_key
     @blp.response(200, TapSchema)
     def get(self, key):
         """Read a tap: either party or the operator."""

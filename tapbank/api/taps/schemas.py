@@ -7,11 +7,15 @@ from tapbank.models import HalfStatus, TapStatus
 from tapbank.taps.reasons import LEGACY_CODES, Reason
 
 EXAMPLE_TIME = "2026-11-26T12:00:00.120Z"
+# Room for what Python's platform.platform() prints, which AISBackend's phones send as their OS.
+DEVICE_OS_LENGTH = 255
 
 
 class DeviceSchema(ma.Schema):
     os = Text(
-        required=True, validate=ma.validate.Length(min=1, max=40), metadata={"example": "android"}
+        required=True,
+        validate=ma.validate.Length(min=1, max=DEVICE_OS_LENGTH),
+        metadata={"example": "android"},
     )
     model = Text(
         load_default=None,
