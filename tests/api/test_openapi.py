@@ -43,6 +43,7 @@ CONTRACT_ROUTES = [
     ("get", "/api/v1/reconciliation-failures"),
     ("get", "/api/v1/auth-failures"),
     ("get", "/api/v1/scheduler"),
+    ("get", "/api/v1/transfers"),
 ]
 TAP_ROUTES = {path for _, path in CONTRACT_ROUTES if path.startswith("/api/v1/taps/")}
 # Every field the document shows as an enum, with the members whose values it must list.
