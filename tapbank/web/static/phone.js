@@ -10,6 +10,7 @@ export class Phone {
   constructor(role, label) {
     this.role = role;
     this.label = label;
+    buildParts(role, label);
     this.select = document.getElementById(`${role}-account`);
     this.pasted = document.getElementById(`${role}-pasted`);
     this.balanceLine = document.getElementById(`${role}-balance`);
@@ -146,6 +147,19 @@ export class Phone {
   addLine(text) {
     this.outcome.append(Object.assign(document.createElement("p"), { textContent: text }));
   }
+}
+
+/** Fill the phone's section from the page's template, each part's id prefixed by its role. */
+function buildParts(role, label) {
+  const parts = document.getElementById("phone-parts").content.cloneNode(true);
+  parts.querySelectorAll("[data-id]").forEach((part) => {
+    part.id = `${role}-${part.dataset.id}`;
+  });
+  parts.querySelectorAll("[data-for]").forEach((part) => {
+    part.htmlFor = `${role}-${part.dataset.for}`;
+  });
+  parts.querySelector("ol").setAttribute("aria-label", `What the ${label} sent and got`);
+  document.getElementById(role).append(parts);
 }
 
 export function unreachableWords(error) {
