@@ -10,57 +10,12 @@ import requests
 
 from tests.conftest import ADMIN_KEY
 from tests.web.conftest import PHONE_VIEWPORT, TTL_SECONDS
-from tests.web.pages import assert_no_serious_violations, screenshot
+from tests.web.pages import TapPage, assert_no_serious_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROLES = ("payer", "payee", "stranger")
 FAILED = "The tap failed. No money moved."
-
-
-class TapPage:
-    """The page as a person uses it, and what tapbank recorded, read with the admin key."""
-
-    def __init__(self, page, server):
-        self.page = page
-        self.url = server.url
-        page.goto(f"{server.url}/")
-        page.wait_for_selector("body[data-ready=true]")
-        page.fill("#delay", "0")
-
-    def press(self, button: str) -> None:
-        """Press a button and wait until the tap it started has ended on every phone."""
-        self.page.click(f"#{button}")
-        self.wait()
-
-    def wait(self) -> None:
-        self.page.wait_for_selector("#tap:not([aria-disabled])", timeout=(TTL_SECONDS + 15) * 1000)
-
-    def outcome(self, role: str) -> str:
-        return self.page.inner_text(f"#{role}-outcome")
-
-    def owner(self, role: str) -> str:
-        return self.page.eval_on_selector(f"#{role}-account", "s => s.selectedOptions[0].text")
-
-    def account_id(self, role: str) -> str:
-        return self.page.input_value(f"#{role}-account")
-
-    def tap_key(self) -> str:
-        """The key the payer's phone made for the last tap, as its log shows it."""
-        return self.page.inner_text("#payer-steps code")
-
-    def recorded(self, key: str) -> dict:
-        return self.api(f"/api/v1/taps/{key}")
-
-    def balance(self, account_id: str) -> int:
-        return self.api(f"/api/v1/accounts/{account_id}")["balance"]
-
-    def api(self, path: str) -> dict:
-        response = requests.get(
-            f"{self.url}{path}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=5
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 @pytest.fixture
