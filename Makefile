@@ -48,10 +48,13 @@ stop:
 	@if [ -f $(VENV)/.installed ]; then $(EMBEDDED) stop $(DEV_POSTGRES); \
 	else echo "no PostgreSQL server is running on $(DEV_POSTGRES)"; fi
 
-# The tests run a real PgBouncer (Debian's, as the containers do); apt-get installs it when missing.
+# The tests run a real PgBouncer (Debian's, as the containers do) and drive the pages in Debian's
+# chromium (Playwright's own browser download is not used); apt-get installs them when missing.
 test: install-test
 	@[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq pgbouncer; }
+	@[ -n "$$TAPBANK_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

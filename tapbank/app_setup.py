@@ -17,6 +17,7 @@ from tapbank.keys import development_admin_key
 from tapbank.logs import bind_request, configure_logging, unbind_request
 from tapbank.metrics import init_metrics
 from tapbank.schema_version import MIGRATIONS_DIR
+from tapbank.web import register_pages
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 CALLERS_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -34,6 +35,7 @@ def build_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _init_api(app)
+    register_pages(app)
     register_error_handlers(app)
     configure_logging(app.config["ENV_NAME"])
     init_metrics(app)

@@ -49,8 +49,11 @@ class LiveServer:
         workers: int = 2,
         threads: int = 8,
         tls: tuple[Path, Path] | None = None,
+        folder: Path | None = None,
         settings: dict | None = None,
     ):
+        """folder: run there (its instance/ holds the demo keys) with gunicorn.conf.py's hooks,
+        as `make run` does (the embedded reconciler with TAPBANK_SCHEDULER=embedded)."""
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
         self.verify: str | bool = str(tls[0]) if tls else True
@@ -68,9 +71,12 @@ class LiveServer:
         ]
         if tls:
             self.command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        if folder:
+            self.command += ["-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(folder)]
+            self.command += ["--pythonpath", str(ROOT)]
         # A connection for each thread, as docs/scaling.md advises.
         self.env = server_environment(database_url, admin_key) | {
-            "TAPBANK_DB_POOL_SIZE": str(threads)
+            "TAPBANK_DB_POOL_SIZE": str(threads),
         }
         self.env.update({name: str(value) for name, value in (settings or {}).items()})
         self.log = tempfile.TemporaryFile()

@@ -140,7 +140,7 @@ def simulate(url, sender, receiver, amount, count, concurrency, bind, as_json):
 def inject_error(kind):
     """Make taps that must fail for KIND, through the real code path; print keys and failures."""
     currency = current_app.config["TAPBANK_CURRENCY"]
-    payer, payee = _demo(currency)
+    payer, payee = _demo(currency)[:2]
     injector = Injector(current_app._get_current_object(), payer, payee, currency)
     try:
         keys = {chosen: injector.inject(chosen) for chosen in (KINDS if kind == "all" else [kind])}
@@ -182,10 +182,12 @@ def reset(yes):
 
 @demo_cli.command("setup")
 def setup():
-    """Make the two demo accounts once and print how to use them with the admin key."""
+    """Make the three demo accounts once and print how to use them with the admin key."""
     accounts = _demo(current_app.config["TAPBANK_CURRENCY"])
     click.echo("tapbank demo")
     click.echo(f"  admin key:   {current_app.config['TAPBANK_ADMIN_KEY']}")
     for account in accounts:
         click.echo(f"  {account.owner:<11}  id {account.id}  key {account.key}")
+    port = os.environ.get("PORT", "5000")
+    click.echo(f"  open http://127.0.0.1:{port}/ to tap with them in a browser")
     click.echo("  try: flask tap simulate --count 100 --concurrency 8   (in another terminal)")

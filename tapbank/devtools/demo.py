@@ -1,4 +1,4 @@
-"""The demo: two accounts whose keys are kept under instance/ so the tools can use them.
+"""The demo: three accounts whose keys are kept under instance/ so the tools can use them.
 
 Development only. The keys are stored in the database as digests like every key; the file
 under instance/ (mode 600) is the demo's convenience, as the development admin key is.
@@ -20,7 +20,14 @@ from tapbank.models import Account, AccountStatus, AccountType
 
 DEMO_FILE = "demo-accounts.json"
 DEMO_OPENING_BALANCE = 100_000_000  # 1,000,000.00: enough for long simulations
-DEMO_OWNERS = ("Alice Demo", "Bob Demo")
+SMALL_DEMO_BALANCE = 2_000  # 20.00: little enough that an overdraw is easy to show
+# Alice pays Bob; Carol is the third phone: an overdraw, a stranger who overheard a key.
+OPENING_BALANCES = {
+    "Alice Demo": DEMO_OPENING_BALANCE,
+    "Bob Demo": DEMO_OPENING_BALANCE,
+    "Carol Demo": SMALL_DEMO_BALANCE,
+}
+DEMO_OWNERS = tuple(OPENING_BALANCES)
 # Tables a demo reset empties besides transfers; accounts and the workers' rows stay.
 RESET_TABLES = ("tap_queue", "halves", "taps", "failures", "auth_failures", "idempotency_keys")
 
@@ -33,23 +40,17 @@ class DemoAccount:
 
 
 def demo_accounts(session: Session, instance_path: Path, currency: str) -> list[DemoAccount]:
-    """The demo accounts, made (and funded) if this database does not have them yet."""
-    known = _read(instance_path)
-    if known and all(_exists(session, account) for account in known):
-        return known
-    made = []
-    for owner in DEMO_OWNERS:
-        account, key = open_account(
-            session,
-            owner_name=owner,
-            account_type=AccountType.CHECKING,
-            bank_name="tapbank demo",
-            currency=currency,
-            opening_deposit=DEMO_OPENING_BALANCE,
-        )
-        made.append(DemoAccount(owner, str(account.id), key))
-    _write(instance_path, made)
-    return made
+    """The demo accounts, each made (and funded) if this database does not have it yet."""
+    known = {
+        account.owner: account
+        for account in _read(instance_path)
+        if account.owner in OPENING_BALANCES and _exists(session, account)
+    }
+    if len(known) == len(DEMO_OWNERS):
+        return [known[owner] for owner in DEMO_OWNERS]
+    accounts = [known.get(owner) or _open(session, owner, currency) for owner in DEMO_OWNERS]
+    _write(instance_path, accounts)
+    return accounts
 
 
 def reset_demo(session: Session, instance_path: Path, currency: str) -> list[DemoAccount]:
@@ -57,14 +58,24 @@ def reset_demo(session: Session, instance_path: Path, currency: str) -> list[Dem
     name transfers gone); zero every balance; refund the demo."""
     truncate_with_the_ledger(session, RESET_TABLES)
     session.execute(text("UPDATE accounts SET balance = 0 WHERE balance <> 0"))
-    known = [account for account in _read(instance_path) if _exists(session, account)]
-    for account in known:
-        row = session.get(Account, uuid.UUID(account.id))
-        row.status = AccountStatus.ACTIVE
-        deposit(session, row, DEMO_OPENING_BALANCE, memo="Demo opening deposit")
-    if len(known) != len(DEMO_OWNERS):
-        return demo_accounts(session, instance_path, currency)
-    return known
+    for account in _read(instance_path):
+        if account.owner in OPENING_BALANCES and _exists(session, account):
+            row = session.get(Account, uuid.UUID(account.id))
+            row.status = AccountStatus.ACTIVE
+            deposit(session, row, OPENING_BALANCES[account.owner], memo="Demo opening deposit")
+    return demo_accounts(session, instance_path, currency)
+
+
+def _open(session: Session, owner: str, currency: str) -> DemoAccount:
+    account, key = open_account(
+        session,
+        owner_name=owner,
+        account_type=AccountType.CHECKING,
+        bank_name="tapbank demo",
+        currency=currency,
+        opening_deposit=OPENING_BALANCES[owner],
+    )
+    return DemoAccount(owner, str(account.id), key)
 
 
 def _exists(session: Session, account: DemoAccount) -> bool:

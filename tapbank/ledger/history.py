@@ -1,4 +1,4 @@
-"""Reading the ledger back: accounts and an account's transfers, newest first."""
+"""Reading the ledger back: accounts, an account's transfers and every transfer, newest first."""
 
 import uuid
 from datetime import datetime
@@ -21,6 +21,20 @@ def list_accounts(session: Session, cursor: str | None, limit: int) -> Page:
         limit,
         parse=[datetime.fromisoformat, uuid.UUID],
         key_of=lambda row: [row[0].created_at.isoformat(), row[0].id],
+    )
+    return Page(items=[row[0] for row in page.items], next_cursor=page.next_cursor)
+
+
+def all_transfers(session: Session, cursor: str | None, limit: int) -> Page:
+    """Every account's transfers, taps and deposits, newest first (in ledger order)."""
+    page = paginate(
+        session,
+        select(Transfer),
+        [Transfer.ledger_seq],
+        cursor,
+        limit,
+        parse=[int],
+        key_of=lambda row: [row[0].ledger_seq],
     )
     return Page(items=[row[0] for row in page.items], next_cursor=page.next_cursor)
 

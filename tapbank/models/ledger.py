@@ -34,6 +34,7 @@ class Transfer(db.Model):
         CheckConstraint("(kind = 'tap') = (tap_key IS NOT NULL)", name="tap_key_iff_tap"),
         Index("ix_transfers_debit_account_id_ledger_seq", "debit_account_id", "ledger_seq"),
         Index("ix_transfers_credit_account_id_ledger_seq", "credit_account_id", "ledger_seq"),
+        Index("ix_transfers_ledger_seq", "ledger_seq", unique=True),
     )
 
     id: Mapped[UUIDKey]

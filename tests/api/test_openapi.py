@@ -47,6 +47,7 @@ CONTRACT_ROUTES = [
     ("get", "/api/v1/scheduler"),
     ("post", "/api/v1/send/"),
     ("post", "/api/v1/recieve/"),
+    ("get", "/api/v1/transfers"),
 ]
 # AISBackend's routes (contract v2): deprecated, and, with GET /taps/{key}, they take api_key.
 LEGACY_ROUTES = {"/api/v1/send/", "/api/v1/recieve/"}

@@ -20,7 +20,13 @@ from sqlalchemy import text
 
 from tapbank import create_app
 from tapbank.config import ProductionConfig
-from tapbank.devtools.demo import DEMO_FILE, DEMO_OPENING_BALANCE, DEMO_OWNERS
+from tapbank.devtools.demo import (
+    DEMO_FILE,
+    DEMO_OPENING_BALANCE,
+    DEMO_OWNERS,
+    OPENING_BALANCES,
+    SMALL_DEMO_BALANCE,
+)
 from tapbank.devtools.injection import KINDS, age_taps
 from tapbank.devtools.simulator import Phone, ServerUnreachable, TapSimulator
 from tapbank.extensions import db
@@ -250,16 +256,17 @@ def test_simulate_without_accounts_uses_the_demo_accounts_made_on_first_use(
 
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["settled"] == 3
-    alice, bob = demo_file_accounts(instance)
+    alice, bob, carol = demo_file_accounts(instance)
     assert factory.balance(alice) == DEMO_OPENING_BALANCE - 3 * 1250
     assert factory.balance(bob) == DEMO_OPENING_BALANCE + 3 * 1250
 
     again = run(runner, "tap", "simulate", "--url", live_server, "--count", "2", "--json")
 
     assert again.exit_code == 0, again.output
-    assert demo_file_accounts(instance) == [alice, bob]
+    assert demo_file_accounts(instance) == [alice, bob, carol]
     assert factory.balance(bob) == DEMO_OPENING_BALANCE + 5 * 1250
-    assert count("accounts", "account_type <> 'funding'") == 2
+    assert factory.balance(carol) == SMALL_DEMO_BALANCE
+    assert count("accounts", "account_type <> 'funding'") == 3
 
 
 @pytest.mark.slow
@@ -499,8 +506,9 @@ def test_inject_error_makes_a_tap_that_fails_for_exactly_that_reason(
     assert_failed_for_exactly(client, admin_headers, key, reason)
     assert tap_transfers() == 0
     assert count("taps") == 1 and count("failures") == 1
-    for account in demo_file_accounts(instance):
-        assert count("accounts", f"id = '{account.id}' AND balance = {DEMO_OPENING_BALANCE}") == 1
+    for owner, account in zip(DEMO_OWNERS, demo_file_accounts(instance), strict=True):
+        balance = OPENING_BALANCES[owner]
+        assert count("accounts", f"id = '{account.id}' AND balance = {balance}") == 1
 
 
 def test_inject_error_all_makes_one_failing_tap_of_each_kind_and_settles_nothing(
@@ -596,7 +604,7 @@ def test_inject_error_says_which_half_the_server_refused(runner, app, monkeypatc
 def busy_demo(runner, factory, client, instance):
     """A demo in use: taps settled and failed, Bob frozen, an auth failure, another's account."""
     assert run(runner, "demo", "setup").exit_code == 0
-    alice, bob = demo_file_accounts(instance)
+    alice, bob, _ = demo_file_accounts(instance)
     assert factory.tap(alice, bob, 700).json["status"] == "settled"
     assert run(runner, "tap", "inject-error").exit_code == 0
     other = factory.account("Carol", deposit=5_000)
@@ -637,14 +645,15 @@ def test_reset_empties_the_taps_and_the_ledger_and_restores_the_demo(
     assert "Delete every tap" not in result.output
     emptied = ("taps", "halves", "failures", "auth_failures", "idempotency_keys")
     assert {table: count(table) for table in emptied} == dict.fromkeys(emptied, 0)
-    # What is left of the ledger is the demo's two opening deposits, nothing else.
-    assert count("transfers") == count("transfers", "kind = 'deposit'") == 2
-    assert count("entries") == 4
-    assert demo_file_accounts(instance) == [alice, bob]
-    for account in (alice, bob):
+    # What is left of the ledger is the demo's three opening deposits, nothing else.
+    assert count("transfers") == count("transfers", "kind = 'deposit'") == 3
+    assert count("entries") == 6
+    demo = demo_file_accounts(instance)
+    assert demo[:2] == [alice, bob]
+    for owner, account in zip(DEMO_OWNERS, demo, strict=True):
         assert account.id in result.output
         restored = client.get(f"/api/v1/accounts/{account.id}", headers=account.headers).json
-        assert (restored["balance"], restored["status"]) == (DEMO_OPENING_BALANCE, "active")
+        assert (restored["balance"], restored["status"]) == (OPENING_BALANCES[owner], "active")
     assert factory.balance(other) == 0
     verified = run(runner, "ledger", "verify")
     assert verified.exit_code == 0, verified.output
@@ -679,7 +688,7 @@ def demo_lines(output: str) -> list[tuple[str, str, str]]:
     return re.findall(r"^\s+(\w+ Demo)\s+id (\S+)\s+key (\S+)$", output, re.MULTILINE)
 
 
-def test_demo_setup_prints_the_admin_key_and_both_demo_accounts(runner, client, instance):
+def test_demo_setup_prints_the_admin_key_and_the_three_demo_accounts(runner, client, instance):
     result = run(runner, "demo", "setup")
 
     assert result.exit_code == 0, result.output
@@ -689,12 +698,13 @@ def test_demo_setup_prints_the_admin_key_and_both_demo_accounts(runner, client, 
     assert [factories.TestAccount(id_, key) for _, id_, key in printed] == demo_file_accounts(
         instance
     )
-    for _, account_id, key in printed:
+    for owner, account_id, key in printed:
         mine = client.get(
             f"/api/v1/accounts/{account_id}", headers={"Authorization": f"Bearer {key}"}
         )
         assert mine.status_code == 200
-        assert mine.json["balance"] == DEMO_OPENING_BALANCE
+        assert mine.json["balance"] == OPENING_BALANCES[owner]
+    assert OPENING_BALANCES["Carol Demo"] == SMALL_DEMO_BALANCE < 1250 * 2
     assert (instance / DEMO_FILE).stat().st_mode & 0o777 == 0o600
 
 
@@ -704,8 +714,8 @@ def test_demo_setup_run_twice_keeps_the_same_accounts(runner):
 
     assert second.exit_code == 0, second.output
     assert demo_lines(second.output) == demo_lines(first.output)
-    assert count("accounts", "account_type <> 'funding'") == 2
-    assert count("transfers") == 2
+    assert count("accounts", "account_type <> 'funding'") == 3
+    assert count("transfers") == 3
 
 
 def test_demo_setup_remakes_the_accounts_when_the_database_lost_them(runner, instance):
@@ -717,7 +727,19 @@ def test_demo_setup_remakes_the_accounts_when_the_database_lost_them(runner, ins
 
     assert [owner for owner, _, _ in again] == list(DEMO_OWNERS)
     assert {id_ for _, id_, _ in again}.isdisjoint(id_ for _, id_, _ in first)
-    assert count("accounts", "account_type <> 'funding'") == 2
+    assert count("accounts", "account_type <> 'funding'") == 3
+
+
+def test_demo_setup_keeps_an_older_demos_two_accounts_and_adds_the_third(runner, instance):
+    first = demo_lines(run(runner, "demo", "setup").output)
+    entries = json.loads((instance / DEMO_FILE).read_text())
+    (instance / DEMO_FILE).write_text(json.dumps(entries[:2]))  # as the two-account demo wrote it
+
+    again = demo_lines(run(runner, "demo", "setup").output)
+
+    assert again[:2] == first[:2]
+    assert again[2][0] == "Carol Demo" and again[2][1] != first[2][1]
+    assert count("accounts", "account_type <> 'funding'") == 4  # the lost third one stays
 
 
 def test_demo_setup_refuses_in_production_and_makes_nothing(production_app):
@@ -753,7 +775,7 @@ def test_commands_that_use_the_demo_do_not_make_it_in_production(production_app,
         (["tap", "inject-error"], "must fail"),
         (["tap", "reset"], "restore the demo accounts"),
         (["demo"], "demo accounts"),
-        (["demo", "setup"], "two demo accounts"),
+        (["demo", "setup"], "three demo accounts"),
     ],
 )
 def test_every_command_explains_itself_and_each_of_its_options(app, runner, command, explained):

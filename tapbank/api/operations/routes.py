@@ -1,4 +1,5 @@
-"""The operator's views: failed authentications, reconciliation failures, the scheduler."""
+"""The operator's views: failed authentications, reconciliation failures, the scheduler, and
+every transfer."""
 
 from datetime import timedelta
 
@@ -12,9 +13,11 @@ from tapbank.api.operations.schemas import (
     AuthFailurePageSchema,
     FailedTapPageSchema,
     SchedulerStatusSchema,
+    TransferPageSchema,
 )
 from tapbank.api.taps.presenting import present_failed_tap
 from tapbank.extensions import db
+from tapbank.ledger.history import all_transfers
 from tapbank.models import AuthFailure
 from tapbank.pagination import Page, paginate
 from tapbank.scheduler.status import scheduler_status
@@ -63,3 +66,13 @@ class Scheduler(MethodView):
         """Every reconciler worker, its jobs and the backlog, as recorded in the database."""
         stale_after = timedelta(seconds=current_app.config["TAPBANK_WORKER_STALE_SECONDS"])
         return scheduler_status(db.session, stale_after=stale_after)
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @blp.admin_only
+    @blp.arguments(ListArgsSchema, location="query")
+    @blp.response(200, TransferPageSchema)
+    def get(self, args):
+        """Every account's transfers, taps and deposits, newest first."""
+        return all_transfers(db.session, args["cursor"], args["limit"])

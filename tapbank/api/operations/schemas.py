@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from tapbank.api.accounts.schemas import TransferSchema
 from tapbank.api.fields import page_schema, shown_enum
 from tapbank.api.taps.schemas import FailureSchema, HalfSchema
 from tapbank.models import JobId, WorkerState
@@ -79,3 +80,4 @@ class SchedulerStatusSchema(ma.Schema):
 
 AuthFailurePageSchema = page_schema(AuthFailureSchema, "AuthFailurePageSchema")
 FailedTapPageSchema = page_schema(FailedTapSchema, "FailedTapPageSchema")
+TransferPageSchema = page_schema(TransferSchema, "TransferPageSchema")
