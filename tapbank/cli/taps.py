@@ -24,6 +24,7 @@ from tapbank.devtools.simulator import (
     TapSimulator,
 )
 from tapbank.extensions import db
+from tapbank.models import Account
 from tapbank.owner_role import owner_session
 from tapbank.scheduler import jobs
 from tapbank.taps.records import read_tap
@@ -188,6 +189,9 @@ def setup():
     click.echo(f"  admin key:   {current_app.config['TAPBANK_ADMIN_KEY']}")
     for account in accounts:
         click.echo(f"  {account.owner:<11}  id {account.id}  key {account.key}")
+        legacy_user_id = db.session.get(Account, uuid.UUID(account.id)).legacy_user_id
+        if legacy_user_id is not None:
+            click.echo(f"  {'':<11}  AISBackend user_id {legacy_user_id} (make run-legacy)")
     port = os.environ.get("PORT", "5000")
     click.echo(f"  open http://127.0.0.1:{port}/ to tap with them in a browser")
     click.echo("  try: flask tap simulate --count 100 --concurrency 8   (in another terminal)")

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tapbank.keys import key_digest
@@ -28,6 +28,8 @@ OPENING_BALANCES = {
     "Carol Demo": SMALL_DEMO_BALANCE,
 }
 DEMO_OWNERS = tuple(OPENING_BALANCES)
+# The user ids AISBackend's phone script sends, so it runs unchanged against make run-legacy.
+LEGACY_USER_IDS = {"Alice Demo": 1234567890, "Bob Demo": 2234567890, "Carol Demo": 3234567890}
 # Tables a demo reset empties besides transfers; accounts and the workers' rows stay.
 RESET_TABLES = ("tap_queue", "halves", "taps", "failures", "auth_failures", "idempotency_keys")
 
@@ -74,8 +76,15 @@ def _open(session: Session, owner: str, currency: str) -> DemoAccount:
         bank_name="tapbank demo",
         currency=currency,
         opening_deposit=OPENING_BALANCES[owner],
+        legacy_user_id=_unclaimed(session, LEGACY_USER_IDS[owner]),
     )
     return DemoAccount(owner, str(account.id), key)
+
+
+def _unclaimed(session: Session, legacy_user_id: int) -> int | None:
+    """The id, unless an account (a demo account whose key file was lost) already has it."""
+    taken = select(Account.id).where(Account.legacy_user_id == legacy_user_id)
+    return None if session.execute(taken).first() else legacy_user_id
 
 
 def _exists(session: Session, account: DemoAccount) -> bool:

@@ -24,6 +24,7 @@ from tapbank.devtools.demo import (
     DEMO_FILE,
     DEMO_OPENING_BALANCE,
     DEMO_OWNERS,
+    LEGACY_USER_IDS,
     OPENING_BALANCES,
     SMALL_DEMO_BALANCE,
 )
@@ -704,6 +705,9 @@ def test_demo_setup_prints_the_admin_key_and_the_three_demo_accounts(runner, cli
         )
         assert mine.status_code == 200
         assert mine.json["balance"] == OPENING_BALANCES[owner]
+        # AISBackend's phone script sends these user ids: it runs against make run-legacy.
+        assert mine.json["legacy_user_id"] == LEGACY_USER_IDS[owner]
+        assert f"AISBackend user_id {LEGACY_USER_IDS[owner]}" in result.output
     assert OPENING_BALANCES["Carol Demo"] == SMALL_DEMO_BALANCE < 1250 * 2
     assert (instance / DEMO_FILE).stat().st_mode & 0o777 == 0o600
 
@@ -740,6 +744,10 @@ def test_demo_setup_keeps_an_older_demos_two_accounts_and_adds_the_third(runner,
     assert again[:2] == first[:2]
     assert again[2][0] == "Carol Demo" and again[2][1] != first[2][1]
     assert count("accounts", "account_type <> 'funding'") == 4  # the lost third one stays
+    # The lost one keeps its AISBackend user id; the new Carol goes without rather than fail.
+    carol_ids = f"owner_name = 'Carol Demo' AND legacy_user_id = {LEGACY_USER_IDS['Carol Demo']}"
+    assert count("accounts", carol_ids) == 1
+    assert count("accounts", f"id = '{again[2][1]}' AND legacy_user_id IS NULL") == 1
 
 
 def test_demo_setup_refuses_in_production_and_makes_nothing(production_app):
