@@ -26,12 +26,13 @@ def _delete_older(
     older_than: timedelta,
     limit: int,
 ) -> int:
-    # The oldest first, by the time's own index; rows another worker is deleting are skipped.
+    # The oldest first, by the time's own index. No FOR UPDATE: locking rows takes the UPDATE
+    # privilege, which the runtime role must not hold on auth_failures (an audit trail). Two
+    # workers pruning at once wait for each other on a row, and neither deletes it twice.
     doomed = (
         select(model.id)
         .where(recorded_at < func.now() - older_than)
         .order_by(recorded_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
     return session.execute(delete(model).where(model.id.in_(doomed.scalar_subquery()))).rowcount

@@ -309,9 +309,10 @@ def test_the_api_and_the_commands_do_a_days_work_as_the_runtime_role(ledger, run
         factory = Factory(runtime_app, client, ADMIN)
         cy = factory.account("Cy")
         path = f"/api/v1/accounts/{cy.id}"
-        assert (
-            client.post(f"{path}/deposits", json={"amount": 25}, headers=ADMIN).status_code == 201
-        )
+        once = {**ADMIN, "Idempotency-Key": "day-deposit-1"}
+        deposited = client.post(f"{path}/deposits", json={"amount": 25}, headers=once)
+        replayed = client.post(f"{path}/deposits", json={"amount": 25}, headers=once)
+        assert (deposited.status_code, replayed.json) == (201, deposited.json)
         cy = type(cy)(cy.id, client.post(f"{path}/api-keys", headers=ADMIN).json["api_key"])
         assert client.patch(path, json={"status": "frozen"}, headers=ADMIN).status_code == 200
         assert client.patch(path, json={"status": "active"}, headers=ADMIN).status_code == 200
@@ -329,6 +330,7 @@ def test_the_api_and_the_commands_do_a_days_work_as_the_runtime_role(ledger, run
             "/api/v1/auth-failures",
             "/api/v1/reconciliation-failures",
             "/api/v1/scheduler",
+            "/api/v1/transfers",
         ):
             assert client.get(read, headers=ADMIN).status_code == 200, read
         assert client.get("/readyz").status_code == 200
@@ -341,6 +343,7 @@ def test_the_api_and_the_commands_do_a_days_work_as_the_runtime_role(ledger, run
             ["accounts", "list"],
             ["scheduler", "status"],
             ["ledger", "verify"],
+            ["prune"],  # deletes old idempotency keys and failed authentications
         ):
             result = runner.invoke(args=command)
             assert result.exit_code == 0, (command, result.output, result.exception)

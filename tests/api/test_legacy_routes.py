@@ -472,6 +472,8 @@ TOO_MANY_DIGITS = "12.5000000000000000000000000000000000001"  # beyond a float, 
         "1e-400",
         "1e999999999",
         "1" + "0" * 4000,
+        "1e9999999999999999999999",  # an exponent past any decimal's
+        "1e-9999999999999999999999",
         "NaN",
         "Infinity",
         "-Infinity",
@@ -499,6 +501,29 @@ def test_an_amount_that_is_not_exact_positive_and_in_range_is_a_422_naming_it(
 
     assert response.status_code == 422, response.get_data(as_text=True)
     assert list(response.json["errors"]) == [field]
+    assert stored(key) == (0, 0)
+
+
+@pytest.mark.parametrize("side", ["sender", "receiver"])
+def test_a_number_with_more_digits_than_python_reads_is_a_400_as_on_v1(client, payer, payee, side):
+    # Past Python's limit on an int's digits (4,300) the body cannot be read at all: the
+    # contract's 400 for a body that is not JSON, as v1's routes answer it, never a 500.
+    key, digits = uuid.uuid4(), "1" + "0" * 5000
+    if side == "sender":
+        path, account, body = "/api/v1/send/", payer, send_body(key)
+    else:
+        path, account, body = "/api/v1/recieve/", payee, receive_body(key)
+    legacy = post_raw(client, path, account, json.dumps(body).replace("12.5", digits))
+    v1_body = json.dumps({"amount": 1, "currency": "USD", "device": {"os": "x"}})
+    v1 = client.put(
+        f"/api/v1/taps/{key}/sender",
+        data=v1_body.replace('"amount": 1', f'"amount": {digits}'),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {payer.key}"},
+    )
+
+    assert (legacy.status_code, legacy.json["error"]) == (400, "invalid_json")
+    assert (v1.status_code, v1.json["error"]) == (400, "invalid_json")
     assert stored(key) == (0, 0)
 
 
