@@ -85,7 +85,13 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     with owner_engine() as connectable, connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        # Each migration commits on its own, so none holds its locks until the last is done.
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            transaction_per_migration=True,
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

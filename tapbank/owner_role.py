@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,10 @@ def owner_engine() -> Iterator[Engine]:
     engine = create_engine(
         config["TAPBANK_MIGRATION_DATABASE_URL"], **config["SQLALCHEMY_ENGINE_OPTIONS"]
     )
+    # A migration may read a whole table (a concurrent index build): no statement limit. Its
+    # lock waits stay short, so a migration that cannot get its lock fails fast and is retried,
+    # rather than queueing every request behind it.
+    event.listen(engine, "connect", _no_statement_timeout)
     try:
         yield engine
     finally:
@@ -29,3 +33,9 @@ def owner_session() -> Iterator[Session]:
     """A session as the owner role; the caller commits."""
     with owner_engine() as engine, Session(engine) as session:
         yield session
+
+
+def _no_statement_timeout(dbapi_connection, _record) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+    dbapi_connection.commit()

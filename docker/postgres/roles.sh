@@ -3,7 +3,7 @@
 # (compose mounts this file into /docker-entrypoint-initdb.d/):
 #   tapbank          the owner: owns the database and runs the migrations
 #                    (TAPBANK_MIGRATION_DATABASE_URL)
-#   tapbank_runtime  a group no one logs in as; migration 0009 grants it what the app needs
+#   tapbank_runtime  a group no one logs in as; migration 0011 grants it what the app needs
 #   tapbank_app      the API's and the workers' login (DATABASE_URL), a member of that group
 # Neither login is a superuser or may make roles or databases. The passwords are read from the
 # environment by psql itself: they are on no command line and in no file.

@@ -20,10 +20,27 @@ depends_on = None
 def upgrade():
     # A nullable column with no default, and a wider varchar: neither rewrites its table.
     op.add_column("accounts", sa.Column("legacy_user_id", sa.BigInteger(), nullable=True))
-    op.create_unique_constraint("uq_accounts_legacy_user_id", "accounts", ["legacy_user_id"])
-    op.create_check_constraint(
-        "ck_accounts_legacy_user_id_positive", "accounts", "legacy_user_id > 0"
+    # Neither constraint may hold accounts (and so settlement) locked while it reads the table:
+    # the unique index is built concurrently, then made the constraint; the CHECK is added
+    # unchecked and then checked under a lock that lets accounts be read and written.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "uq_accounts_legacy_user_id",
+            "accounts",
+            ["legacy_user_id"],
+            unique=True,
+            postgresql_concurrently=True,
+        )
+    op.execute(
+        "ALTER TABLE accounts ADD CONSTRAINT uq_accounts_legacy_user_id "
+        "UNIQUE USING INDEX uq_accounts_legacy_user_id"
     )
+    op.execute(
+        "ALTER TABLE accounts ADD CONSTRAINT ck_accounts_legacy_user_id_positive "
+        "CHECK (legacy_user_id > 0) NOT VALID"
+    )
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TABLE accounts VALIDATE CONSTRAINT ck_accounts_legacy_user_id_positive")
     op.alter_column(
         "halves",
         "device_os",
@@ -43,6 +60,6 @@ def downgrade():
         existing_nullable=False,
         postgresql_using="left(device_os, 40)",
     )
-    op.drop_constraint("ck_accounts_legacy_user_id_positive", "accounts", type_="check")
-    op.drop_constraint("uq_accounts_legacy_user_id", "accounts", type_="unique")
+    op.drop_constraint(op.f("ck_accounts_legacy_user_id_positive"), "accounts", type_="check")
+    op.drop_constraint(op.f("uq_accounts_legacy_user_id"), "accounts", type_="unique")
     op.drop_column("accounts", "legacy_user_id")

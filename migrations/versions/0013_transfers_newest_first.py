@@ -17,8 +17,19 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_transfers_ledger_seq", "transfers", ["ledger_seq"], unique=True)
+    # Built concurrently: settlement goes on writing transfers while the index is made.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_transfers_ledger_seq",
+            "transfers",
+            ["ledger_seq"],
+            unique=True,
+            postgresql_concurrently=True,
+        )
 
 
 def downgrade():
-    op.drop_index("ix_transfers_ledger_seq", table_name="transfers")
+    with op.get_context().autocommit_block():
+        op.drop_index(
+            "ix_transfers_ledger_seq", table_name="transfers", postgresql_concurrently=True
+        )

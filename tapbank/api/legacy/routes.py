@@ -22,7 +22,12 @@ blp = ExactNumbersBlueprint(
 # What both routes answer, as the document shows it, and their deprecation: innermost first.
 HALF_ANSWERS = (
     blp.doc(deprecated=True),
-    blp.alt_response(409, response="CONFLICT", description="Another half for this key and side."),
+    blp.alt_response(
+        409,
+        response="CONFLICT",
+        description="Another half for this key and side (`half_conflict`), or the payer named "
+        "another account as the payee (`receiver_not_named`).",
+    ),
     blp.alt_response(
         403, response="FORBIDDEN", description="user_id_mismatch: user_id is not the caller's."
     ),
