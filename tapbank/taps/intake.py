@@ -104,7 +104,9 @@ def submit_half(
     account is the one that key names, looked up in the same call: KeyNamesNoAccount if none.
     """
     values = {f.name: getattr(submission, f.name) for f in fields(submission)}
-    rows = fetch_rows(session, TAKE_HALF, values | {"key_digest": key_digest})
+    # The side by its value, as the enum's text, whatever the driver makes of a Python enum.
+    values |= {"side": submission.side.value, "key_digest": key_digest}
+    rows = fetch_rows(session, TAKE_HALF, values)
     outcome = rows[0].outcome
     if outcome == "unknown_key":
         raise KeyNamesNoAccount()

@@ -2,10 +2,16 @@
 every refusal still comes in the order the reference gives: the key before the body."""
 
 import uuid
+from datetime import timedelta
 
 import psycopg
 import pytest
+from sqlalchemy import select
 
+from tapbank.devtools.injection import age_taps
+from tapbank.extensions import db
+from tapbank.models import QueuedTap
+from tapbank.scheduler import jobs
 from tests.api.test_auth import assert_unauthorized, bearer, from_address
 
 LIMIT = 20  # failed authentications per address per minute, from the contract
@@ -128,3 +134,34 @@ def test_unknown_keys_on_halves_past_the_limit_get_429_and_a_valid_key_is_served
 
     assert statuses == [401] * LIMIT + [429]
     assert put_half(payer.headers).status_code == 201
+
+
+def test_a_half_after_its_partner_expired_alone_ends_failed_and_is_not_queued(factory):
+    payer, payee = factory.account("Ada", deposit=5000), factory.account("Bob")
+    key = uuid.uuid4()
+    assert factory.send(key, payer).status_code == 201
+    ttl = factory.app.config["TAPBANK_TAP_TTL_SECONDS"]
+    age_taps(db.session, [key], timedelta(seconds=2 * ttl))
+    jobs.in_app_context(factory.app, jobs.expire)
+
+    late = factory.receive(key, payee, payer)
+
+    assert late.status_code == 201
+    assert late.json["status"] == "failed"
+    assert late.json["receiver"]["account_id"] == payee.id
+    assert late.json["receiver"]["status"] == "failed"
+    queued = db.session.execute(select(QueuedTap).where(QueuedTap.tap_key == key)).all()
+    assert queued == []
+    assert factory.receive(key, payee, payer, late_body(late)).status_code == 200
+
+
+def late_body(answer) -> dict:
+    """The receiver half an answer shows, as its phone sent it: its replay."""
+    half = answer.json["receiver"]
+    return {
+        "sender_account_id": half["sender_account_id"],
+        "amount": half["amount"],
+        "currency": half["currency"],
+        "device": half["device"],
+        "tapped_at": half["tapped_at"],
+    }
