@@ -1,8 +1,9 @@
-"""`python -m bench [--quick]`: every measurement of issue 7 in one run, then the table.
+"""`python -m bench [--quick]`: every measurement of issues 7 and 18 in one run, then the table.
 
 The steps run one after the other on one embedded PostgreSQL server, each in its own fresh
-database: pgbench, settlement (spread, hot, three workers), intake, tap to outcome, and last the
-growth drain, the heaviest. pgbench and the three settlement steps, whose figures are compared
+database: pgbench, settlement (spread, hot, three workers), intake (against the durable floor and
+a bare route), tap to outcome at half the measured capacity, and last the growth drain, the
+heaviest. pgbench and the three settlement steps, whose figures are compared
 with each other, run in interleaved rounds and the best of each counts: this machine's speed
 drifts by up to a third from one minute to the next, which would otherwise decide those ratios.
 A step that fails is reported as ERROR with its reason and the run goes on; the exit status is
@@ -41,6 +42,10 @@ KEYS = [
     "intake_rps",
     "intake_p50_ms",
     "intake_p99_ms",
+    "durable_floor_rps",
+    "durable_floor_p50_ms",
+    "durable_floor_p99_ms",
+    "intake_vs_durable_floor",
     "bare_flask_rps",
     "bare_flask_p50_ms",
     "bare_flask_p99_ms",
@@ -49,6 +54,7 @@ KEYS = [
     "inline_p99_ms",
     "scheduled_p50_ms",
     "scheduled_p99_ms",
+    "capacity_taps_per_s",
     "inline_taps_per_s",
     "scheduled_taps_per_s",
     "reconcile_batch",
@@ -60,6 +66,7 @@ RATIOS = {
     "growth_ratio": ("growth_pairs_per_s", "growth_empty_pairs_per_s"),
     "growth_vs_settle": ("growth_pairs_per_s", "settle_pairs_per_s"),
     "rss_vs_small_drain": ("worker_peak_rss_mb", "small_drain_peak_rss_mb"),
+    "intake_vs_durable_floor": ("intake_rps", "durable_floor_rps"),
     "intake_vs_bare_flask": ("intake_rps", "bare_flask_rps"),
 }
 
@@ -170,12 +177,16 @@ class Run:
         self.figures["growth_pairs_per_s"] = growth.after.result.pairs_per_s
 
     def intake(self) -> None:
-        """Target 5: tapbank's sender-half PUT against the bare Flask route."""
+        """Target 5: tapbank's sender-half PUT against the durable floor and a bare route."""
         plan = self.plan
         result = intake.measure_intake(
             self.server, self.template, plan.wrk_seconds, plan.wrk_connections, plan.web_concurrency
         )
-        for prefix, measured in (("intake", result.tapbank), ("bare_flask", result.bare_flask)):
+        for prefix, measured in (
+            ("intake", result.tapbank),
+            ("durable_floor", result.durable_floor),
+            ("bare_flask", result.bare_flask),
+        ):
             self.figures[f"{prefix}_rps"] = measured.rps
             self.figures[f"{prefix}_p50_ms"] = measured.p50_ms
             self.figures[f"{prefix}_p99_ms"] = measured.p99_ms
@@ -186,17 +197,17 @@ class Run:
                 )
 
     def tap_to_outcome(self) -> None:
-        """Target 6: tap to outcome, inline and with the workers alone."""
+        """Target 6: tap to outcome at half the inline capacity, inline and with the workers."""
         plan = self.plan
-        results = latency.measure_tap_to_outcome(
+        measured = latency.measure_tap_to_outcome(
             self.server,
             self.template,
-            plan.taps_per_second,
             plan.latency_seconds,
             plan.reconcile_interval_ms,
             plan.web_concurrency,
         )
-        for mode, result in results.items():
+        self.figures["capacity_taps_per_s"] = measured.capacity_taps_per_s
+        for mode, result in measured.modes.items():
             self.figures[f"{mode}_p50_ms"] = result.percentile(50)
             self.figures[f"{mode}_p99_ms"] = result.percentile(99)
             unsettled = {k: v for k, v in result.outcomes.items() if k != "settled"}
@@ -208,7 +219,7 @@ class Run:
                 self.notes.append(
                     f"tap to outcome, {mode}: taps started up to {lag:,.0f} ms behind schedule "
                     f"(p99) with every client thread waiting on the server; "
-                    f"{result.taps_per_s:,.0f} taps/s were carried, not {plan.taps_per_second}"
+                    f"{result.taps_per_s:,.0f} taps/s were carried, not {result.rate}"
                 )
 
     def derive_ratios(self) -> None:

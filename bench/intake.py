@@ -1,8 +1,10 @@
-"""Target 5: PUT halves through gunicorn on loopback, against a bare Flask JSON route.
+"""Target 5: PUT halves through gunicorn on loopback, against two baselines: the floor (a bare
+Flask route plus one durable INSERT through the driver and a commit, bench/floor_app.py) and a
+bare Flask JSON route (bench/bare_app.py).
 
-Both apps are served by `gunicorn -c gunicorn.conf.py` with the same workers, one after the other,
-and driven by the same wrk script (bench/put_half.lua: a fresh tap key per request, an account's
-bearer key) with the same connections and duration, after a short warm-up of each.
+The three apps are served by `gunicorn -c gunicorn.conf.py` with the same workers, one after the
+other, and driven by the same wrk script (bench/put_half.lua: a fresh tap key per request, an
+account's bearer key) with the same connections and duration, after a short warm-up of each.
 """
 
 import json
@@ -11,7 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.database import BenchServer, app_context
+from bench.database import BenchServer, app_context, maintain
+from bench.floor_app import FLOOR_TABLE
 from bench.processes import Gunicorn, service_env
 from tapbank.extensions import db
 from tapbank.ledger.accounts import open_account
@@ -40,9 +43,10 @@ class WrkResult:
 
 @dataclass(frozen=True)
 class IntakeResult:
-    """Target 5's two wrk runs and how they were set up."""
+    """Target 5's three wrk runs and how they were set up."""
 
     tapbank: WrkResult
+    durable_floor: WrkResult
     bare_flask: WrkResult
     connections: int
     workers: int
@@ -87,9 +91,10 @@ def run_wrk(url: str, bearer_key: str, seconds: int, connections: int) -> WrkRes
 def measure_intake(
     server: BenchServer, template: str, seconds: int, connections: int, workers: int
 ) -> IntakeResult:
-    """wrk against tapbank's sender-half route, then against the bare Flask route."""
+    """wrk against tapbank's sender-half route, then the floor's, then the bare Flask route."""
     url = server.create_database("intake", template=template)
     try:
+        maintain(url, FLOOR_TABLE)
         with app_context(url, server.admin_key):
             _, key = open_account(
                 db.session,
@@ -101,10 +106,11 @@ def measure_intake(
             db.session.commit()
         env = service_env(url, server.admin_key, TAPBANK_SCHEDULER="off")
         tapbank = _serve_and_measure("wsgi:app", env, key, seconds, connections, workers)
+        floor = _serve_and_measure("bench.floor_app:app", env, key, seconds, connections, workers)
         bare = _serve_and_measure("bench.bare_app:app", env, key, seconds, connections, workers)
     finally:
         server.drop_database(url)
-    return IntakeResult(tapbank, bare, connections, workers)
+    return IntakeResult(tapbank, floor, bare, connections, workers)
 
 
 def _serve_and_measure(

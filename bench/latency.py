@@ -1,6 +1,10 @@
-"""Target 6: tap to outcome at a steady rate, with inline settlement and with the workers alone.
+"""Target 6: tap to outcome at half the measured capacity, with inline settlement and with the
+workers alone.
 
-A paced client starts taps at a fixed rate (open loop: a slow answer does not slow the schedule).
+First the capacity: CAPACITY_CLIENTS clients tap back to back (closed loop) with inline
+settlement, and the taps settled per second are the most the server carries. Then half of that
+rate is offered in each mode. A paced client starts taps at that fixed rate (open loop: a slow
+answer does not slow the schedule).
 Each tap PUTs the sender half with the payer's key, then the receiver half with the payee's key,
 and is timed from sending the second half to knowing the outcome. With inline settlement the
 second answer normally says so. Otherwise the outcome is waited for, as a phone polling would:
@@ -38,6 +42,7 @@ OBSERVER_POLL_SECONDS = 0.005
 API_POLL_SECONDS = 0.01
 OUTCOME_TIMEOUT_SECONDS = 30.0
 WARM_UP_TAPS = 40
+CAPACITY_CLIENTS = 16  # as many as wrk's connections in target 5
 
 
 @dataclass(frozen=True)
@@ -238,14 +243,45 @@ def open_phones(database_url: str, admin_key: str, count: int) -> list[Phone]:
     return phones
 
 
+def measure_capacity(client, observer, phones, seconds: float) -> float:
+    """The taps per second carried to an outcome by CAPACITY_CLIENTS clients tapping back to
+    back, each with a pair of phones of its own (no two wait on each other's accounts)."""
+    pairs = list(zip(phones[::2], phones[1::2], strict=True))
+    outcomes: Counter = Counter()
+    counting = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def tap_until_the_deadline(number: int) -> None:
+        payer, payee = pairs[number % len(pairs)]
+        while time.monotonic() < deadline:
+            _, outcome = one_tap(client, observer, payer, payee)
+            with counting:
+                outcomes[outcome] += 1
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CAPACITY_CLIENTS) as executor:
+        list(executor.map(tap_until_the_deadline, range(CAPACITY_CLIENTS)))
+    return outcomes["settled"] / (time.monotonic() - started)
+
+
+@dataclass
+class TapToOutcome:
+    """Target 6's measurements: the capacity, and each mode's taps at half of it."""
+
+    capacity_taps_per_s: float
+    modes: dict[str, LatencyResult]
+
+
 def measure_tap_to_outcome(
-    server: BenchServer, template: str, rate: int, seconds: int, interval_ms: int, workers: int
-) -> dict[str, LatencyResult]:
-    """Taps at rate for seconds, first with inline settlement, then with the worker alone."""
+    server: BenchServer, template: str, seconds: int, interval_ms: int, workers: int
+) -> TapToOutcome:
+    """The inline capacity, then taps at half of it for seconds, first with inline settlement,
+    then with the worker alone."""
     url = server.create_database("latency", template=template)
     results = {}
     try:
         phones = open_phones(url, server.admin_key, 2 * PHONE_PAIRS)
+        capacity = 0.0
         for mode, inline in (("inline", "1"), ("scheduled", "0")):
             env = service_env(
                 url,
@@ -260,8 +296,11 @@ def measure_tap_to_outcome(
                 OutcomeObserver(url) as observer,
             ):
                 client = TapClient(gunicorn.port)
-                run_taps(client, observer, phones, rate, WARM_UP_TAPS, mode)
+                run_taps(client, observer, phones, 100, WARM_UP_TAPS, mode)
+                if mode == "inline":
+                    capacity = measure_capacity(client, observer, phones, seconds)
+                rate = max(1, round(capacity / 2))
                 results[mode] = run_taps(client, observer, phones, rate, rate * seconds, mode)
     finally:
         server.drop_database(url)
-    return results
+    return TapToOutcome(capacity, results)

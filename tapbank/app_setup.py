@@ -13,6 +13,7 @@ from tapbank.database_options import engine_options
 from tapbank.database_roles import database_urls
 from tapbank.errors import ApiError, register_error_handlers
 from tapbank.extensions import db, migrate
+from tapbank.idle_ping import ping_when_idle
 from tapbank.keys import development_admin_key
 from tapbank.logs import bind_request, configure_logging, unbind_request
 from tapbank.metrics import init_metrics
@@ -33,6 +34,9 @@ def build_app(config: Config | None = None) -> Flask:
     _choose_admin_key(app)
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _init_api(app)
     register_pages(app)

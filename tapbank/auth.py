@@ -59,16 +59,21 @@ def authenticate(*, api_key_header: bool = False) -> Principal:
     presented = _presented_key(api_key_header)
     principal = _principal_for(presented) if presented else None
     if principal is None:
-        _refuse_if_rate_limited(client_network(_client_address()))
-        _record_failure(presented)
-        raise ApiError(
-            401,
-            "unauthorized",
-            "A valid bearer key is required." if presented else "No bearer key was sent.",
-            headers={"WWW-Authenticate": 'Bearer realm="tapbank"'},
-        )
+        _refuse(presented)
     g.principal = principal
     return principal
+
+
+def _refuse(presented: str | None) -> None:
+    """A failed authentication: 429 past the limit, else recorded and 401."""
+    _refuse_if_rate_limited(client_network(_client_address()))
+    _record_failure(presented)
+    raise ApiError(
+        401,
+        "unauthorized",
+        "A valid bearer key is required." if presented else "No bearer key was sent.",
+        headers={"WWW-Authenticate": 'Bearer realm="tapbank"'},
+    )
 
 
 def require_admin() -> Principal:
@@ -89,6 +94,42 @@ def require_account(*, api_key_header: bool = False) -> Principal:
     return principal
 
 
+@dataclass(frozen=True)
+class AccountKey:
+    """An account's key for a route whose own statement looks it up: the account when the
+    request is already authenticated, else the key's digest."""
+
+    account_id: uuid.UUID | None
+    digest: str | None
+
+
+def account_key() -> AccountKey:
+    """The presented key for a route that looks it up in its own statement.
+
+    What needs no lookup is refused here as require_account refuses it (no key: 401 or 429; the
+    operator's key: 403). When the statement finds no account for the digest, the route calls
+    key_names_no_account.
+    """
+    if "principal" in g:
+        return AccountKey(require_account().account_id, None)
+    presented = _presented_key(api_key_header=False)
+    digest = key_digest(presented) if presented else None
+    if digest is None or _is_admin_digest(digest):
+        require_account()  # raises
+    return AccountKey(None, digest)
+
+
+def key_names_no_account() -> None:
+    """A route's statement found no account for the presented key: refused as authenticate
+    refuses it (429 past the limit, else recorded and 401)."""
+    _refuse(_presented_key(api_key_header=False))
+
+
+def _is_admin_digest(digest: str) -> bool:
+    admin_key = current_app.config["TAPBANK_ADMIN_KEY"]
+    return bool(admin_key) and digests_match(digest, key_digest(admin_key))
+
+
 def _presented_key(api_key_header: bool) -> str | None:
     """The bearer key; failing that, where taken, the `api_key` header's."""
     header = request.headers.get("Authorization", "")
@@ -102,8 +143,7 @@ def _presented_key(api_key_header: bool) -> str | None:
 
 def _principal_for(key: str) -> Principal | None:
     digest = key_digest(key)
-    admin_key = current_app.config["TAPBANK_ADMIN_KEY"]
-    if admin_key and digests_match(digest, key_digest(admin_key)):
+    if _is_admin_digest(digest):
         return Principal(account_id=None)
     account_id = db.session.execute(ACCOUNT_BY_KEY_DIGEST, {"digest": digest}).scalar_one_or_none()
     return Principal(account_id=account_id) if account_id else None

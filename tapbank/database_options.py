@@ -1,5 +1,6 @@
 """The engine every tapbank process opens: its pool, the pinned isolation level, the session's
-timeouts and TCP keepalives, all from the TAPBANK_DB_* settings (tapbank/config.py)."""
+timeouts and TCP keepalives, all from the TAPBANK_DB_* settings (tapbank/config.py). Pooled
+connections are pinged only after sitting idle (tapbank/idle_ping.py), not on every checkout."""
 
 from collections.abc import Mapping
 
@@ -7,7 +8,6 @@ from collections.abc import Mapping
 def engine_options(settings: Mapping) -> dict:
     """SQLAlchemy's create_engine options for these settings."""
     return {
-        "pool_pre_ping": True,
         "pool_size": settings["TAPBANK_DB_POOL_SIZE"],
         "max_overflow": settings["TAPBANK_DB_MAX_OVERFLOW"],
         "pool_timeout": settings["TAPBANK_DB_POOL_TIMEOUT_S"],

@@ -2,6 +2,9 @@
 literals and statements planned for their own parameters. Everything runs inside the session's
 transaction."""
 
+from typing import NamedTuple
+
+from psycopg.rows import namedtuple_row
 from sqlalchemy.orm import Session
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -56,6 +59,12 @@ def execute_unprepared(session: Session, sql: str, params: dict) -> int:
         return cursor.rowcount
 
 
-def driver_cursor(session: Session):
+def fetch_rows(session: Session, sql: str, params: dict) -> list[NamedTuple]:
+    """The rows of sql (psycopg placeholders) as named tuples, run on the driver's own cursor."""
+    with driver_cursor(session, row_factory=namedtuple_row) as cursor:
+        return cursor.execute(sql, params).fetchall()
+
+
+def driver_cursor(session: Session, **options):
     """A psycopg cursor on the session's own connection, inside its transaction."""
-    return session.connection().connection.driver_connection.cursor()
+    return session.connection().connection.driver_connection.cursor(**options)

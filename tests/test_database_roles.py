@@ -222,6 +222,22 @@ def test_the_runtime_role_holds_exactly_what_was_decided_for_each_table(runtime_
     assert privileges(two_roles) == RUNTIME_MAY
 
 
+def test_only_the_runtime_role_may_call_the_intake_function(runtime_app, two_roles):
+    signature = (
+        "take_half(text, uuid, uuid, tap_side, uuid, uuid, bigint, text, text, text, timestamptz)"
+    )
+    may = two_roles.read(
+        "SELECT has_function_privilege(%s, %s, 'EXECUTE'), "
+        "has_function_privilege('public', %s, 'EXECUTE'), "
+        "(SELECT prosecdef FROM pg_proc WHERE oid = %s::regprocedure)",
+        two_roles.runtime,
+        signature,
+        signature,
+        signature,
+    )
+    assert may == [(True, False, False)]  # SECURITY INVOKER: only what the runtime role may do
+
+
 REFUSED = {
     "update a transfer": "UPDATE transfers SET memo = 'rewritten'",
     "delete a transfer": "DELETE FROM transfers",

@@ -5,52 +5,42 @@ Intake is the hottest path of the API, so it speaks Core: rows in, rows out, no 
 """
 
 import uuid
+from collections import namedtuple
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam, func, insert, update
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from tapbank.domain_errors import HalfConflict, ReceiverNotNamed
+from tapbank.driver import fetch_rows
 from tapbank.metrics import HALVES_RECEIVED
 from tapbank.models import Side, TapStatus
-from tapbank.taps.queries import HALVES, HALVES_OF_TAP, QUEUE, TAPS
+from tapbank.taps.queries import HALVES, TAPS
 from tapbank.taps.records import TapRecord, read_tap
 from tapbank.taps.settlement import BatchResult, settle_inline
 
-AWAITING_OTHER = {
-    Side.SENDER: TapStatus.AWAITING_RECEIVER,
-    Side.RECEIVER: TapStatus.AWAITING_SENDER,
-}
-
-
 _upsert = pg_insert(TAPS).values(key=bindparam("key"), status=bindparam("status"))
-# A no-op update on conflict, so the row is locked whether it is new or not.
+# A no-op update on conflict, so the row is locked whether it is new or not (as take_half() locks
+# it): the legacy receiver half reads its own earlier half under this lock.
 TAKE_TAP = _upsert.on_conflict_do_update(
     index_elements=[TAPS.c.key], set_={"key": _upsert.excluded.key}
 ).returning(*TAPS.c)
-ADD_HALF = insert(HALVES).returning(*HALVES.c)
-# The queue's parameters are named after no column: given a parameter named like one of its
-# columns, a Core INSERT or UPDATE also writes that column.
-_queue_entry = insert(QUEUE).values(
-    tap_key=bindparam("queued_key"), created_at=bindparam("queued_at")
+
+# The whole of taking a half, the caller's key included, is one call of the take_half() function
+# (migration 0013): one round trip. It returns one row per half the tap then has. It runs on the
+# driver's own cursor, in the session's transaction: SQLAlchemy's compiling and result handling
+# cost more than the call's own work in the driver.
+TAKE_HALF = (
+    "SELECT * FROM take_half(%(key_digest)s::text, %(account_id)s::uuid, %(tap_key)s::uuid, "
+    "%(side)s::tap_side, %(sender_account_id)s::uuid, %(receiver_account_id)s::uuid, "
+    "%(amount)s::bigint, %(currency)s::text, %(device_os)s::text, %(device_model)s::text, "
+    "%(tapped_at)s::timestamptz)"
 )
-# A tap's first half queues it for the reconcilers, in the same round trip.
-ADD_FIRST_HALF = ADD_HALF.add_cte(_queue_entry.cte("queued"))
-# The match marks the tap and its queue entry together, in one round trip.
-MATCH_TAP = (
-    update(TAPS)
-    .where(TAPS.c.key == bindparam("queued_key"))
-    .values(status=TapStatus.MATCHED, matched_at=func.now())
-    .returning(*TAPS.c)
-    .add_cte(
-        update(QUEUE)
-        .where(QUEUE.c.tap_key == bindparam("queued_key"))
-        .values(matched_at=func.now())
-        .cte("queued_as_matched")
-    )
-)
+TapRow = namedtuple("TapRow", [column.name for column in TAPS.c])
+HalfRow = namedtuple("HalfRow", [column.name for column in HALVES.c])
 
 
 STILL_OPEN = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER, TapStatus.MATCHED)
@@ -58,12 +48,14 @@ STILL_OPEN = (TapStatus.AWAITING_SENDER, TapStatus.AWAITING_RECEIVER, TapStatus.
 
 @dataclass(frozen=True)
 class HalfSubmission:
-    """One phone's half exactly as sent, with the account that sent it."""
+    """One phone's half exactly as sent, with the account that sent it (None: the account the
+    key taken with it names)."""
 
     tap_key: uuid.UUID
     side: Side
-    account_id: uuid.UUID
-    sender_account_id: uuid.UUID
+    account_id: uuid.UUID | None
+    # The payer; None on a sender half, which the sending account pays.
+    sender_account_id: uuid.UUID | None
     amount: int
     currency: str
     device_os: str
@@ -83,10 +75,15 @@ class TakenHalf:
     batch: BatchResult | None = None
 
 
-def take_half(session: Session, submission: HalfSubmission, *, settle: bool) -> TakenHalf:
+def take_half(
+    session: Session, submission: HalfSubmission, *, settle: bool, key_digest: str | None = None
+) -> TakenHalf:
     """Take a half and, when it completes a pair and settle is set, settle the pair before
-    answering; returns the tap as it then stands. Never commits: the caller commits once."""
-    tap, halves, created = submit_half(session, submission)
+    answering; returns the tap as it then stands. Never commits: the caller commits once.
+
+    With key_digest, the half's account is the one that key names (KeyNamesNoAccount if none).
+    """
+    tap, halves, created = submit_half(session, submission, key_digest)
     batch = None
     if created and tap.status == TapStatus.MATCHED and settle:
         batch = settle_inline(session, submission.tap_key)
@@ -96,51 +93,73 @@ def take_half(session: Session, submission: HalfSubmission, *, settle: bool) -> 
     return TakenHalf(read_tap(session, submission.tap_key, halves), created, batch)
 
 
-def submit_half(session: Session, submission: HalfSubmission) -> tuple[Row, dict[Side, Row], bool]:
+def submit_half(
+    session: Session, submission: HalfSubmission, key_digest: str | None = None
+) -> tuple[TapRow, dict[Side, HalfRow], bool]:
     """Record a half, or recognise its replay; never commits.
 
     Returns the tap's row, its halves' rows by side and whether this half is new. The tap row is
-    upserted and locked in one statement, so two halves of one key, or two copies of one half,
-    are taken one after the other and the second always sees the first.
+    upserted and locked first, so two halves of one key, or two copies of one half, are taken one
+    after the other and the second always sees the first. With key_digest, the submission's
+    account is the one that key names, looked up in the same call: KeyNamesNoAccount if none.
     """
-    key = submission.tap_key
-    tap = session.execute(TAKE_TAP, {"key": key, "status": AWAITING_OTHER[submission.side]}).one()
-    halves = {half.side: half for half in session.execute(HALVES_OF_TAP, {"key": key})}
-    if not _payee_may_answer(halves.get(Side.SENDER), submission):
+    values = {f.name: getattr(submission, f.name) for f in fields(submission)}
+    # The side by its value, as the enum's text, whatever the driver makes of a Python enum.
+    values |= {"side": submission.side.value, "key_digest": key_digest}
+    rows = fetch_rows(session, TAKE_HALF, values)
+    outcome = rows[0].outcome
+    if outcome == "unknown_key":
+        raise KeyNamesNoAccount()
+    if outcome == "receiver_not_named":
         _count_refusal(submission)
         raise ReceiverNotNamed()
-    existing = halves.get(submission.side)
-    if existing is not None:
-        if _same_half(existing, submission):
-            return tap, halves, False
+    if outcome == "half_conflict":
         _count_refusal(submission)
         raise HalfConflict(submission.side.value)
-
-    values = {f.name: getattr(submission, f.name) for f in fields(submission)}
-    if tap.status == TapStatus.FAILED:
-        # The partner already expired alone: this half ends with the tap's failure.
-        halves[submission.side] = session.execute(ADD_HALF, values).one()
-    elif not halves:
-        queued = {"queued_key": key, "queued_at": tap.created_at}
-        halves[submission.side] = session.execute(ADD_FIRST_HALF, values | queued).one()
-    else:
-        halves[submission.side] = session.execute(ADD_HALF, values).one()
-        tap = session.execute(MATCH_TAP, {"queued_key": key}).one()
-    return tap, halves, True
+    return (
+        _tap_of(submission.tap_key, rows[0]),
+        _halves_of(submission.tap_key, rows),
+        (outcome == "created"),
+    )
 
 
-def _payee_may_answer(sender_half: Row | None, submission: HalfSubmission) -> bool:
-    """False for a receiver half from an account other than the payee the sender half named."""
-    if submission.side != Side.RECEIVER or sender_half is None:
-        return True
-    named = sender_half.receiver_account_id
-    return named is None or named == submission.account_id
+class KeyNamesNoAccount(Exception):
+    """The key a half was sent with is no account's: the caller refuses it as authentication."""
+
+
+def _tap_of(key: uuid.UUID, row: NamedTuple) -> TapRow:
+    return TapRow(
+        key=key,
+        status=TapStatus(row.tap_status),
+        created_at=row.tap_created_at,
+        matched_at=row.tap_matched_at,
+        ended_at=row.tap_ended_at,
+        transfer_id=row.tap_transfer_id,
+        failure_id=row.tap_failure_id,
+    )
+
+
+def _halves_of(key: uuid.UUID, rows: list[NamedTuple]) -> dict[Side, HalfRow]:
+    halves = {}
+    for row in rows:
+        side = Side(row.half_side)
+        halves[side] = HalfRow(
+            id=row.half_id,
+            tap_key=key,
+            side=side,
+            account_id=row.half_account_id,
+            sender_account_id=row.half_sender_account_id,
+            receiver_account_id=row.half_receiver_account_id,
+            amount=row.half_amount,
+            currency=row.half_currency,
+            device_os=row.half_device_os,
+            device_model=row.half_device_model,
+            tapped_at=row.half_tapped_at,
+            received_at=row.half_received_at,
+        )
+    return halves
 
 
 def _count_refusal(submission: HalfSubmission) -> None:
     # Counted here: a refused half has nothing to commit.
     HALVES_RECEIVED.labels(side=submission.side.value, outcome="conflict").inc()
-
-
-def _same_half(existing: Row, submission: HalfSubmission) -> bool:
-    return all(getattr(existing, f.name) == getattr(submission, f.name) for f in fields(submission))

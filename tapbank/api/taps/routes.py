@@ -8,11 +8,11 @@ from tapbank.api.base import Blueprint
 from tapbank.api.taps.presenting import present_tap
 from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSchema
 from tapbank.api.taps.taking import take_and_present
-from tapbank.auth import authenticate, require_account
+from tapbank.auth import account_key, authenticate, key_names_no_account
 from tapbank.errors import ApiError
 from tapbank.extensions import db
 from tapbank.models import Side
-from tapbank.taps.intake import HalfSubmission
+from tapbank.taps.intake import HalfSubmission, KeyNamesNoAccount
 from tapbank.taps.records import read_tap
 
 blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
@@ -43,7 +43,6 @@ def _visible_tap(key: uuid.UUID) -> dict:
 
 
 def _put_half(key: uuid.UUID, side: Side, fields: dict):
-    principal = require_account()
     if key.version not in RANDOM_KEY_VERSIONS:
         raise ApiError(
             422,
@@ -51,11 +50,13 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
             "Invalid fields: key.",
             errors={"key": ["Must be a random UUID: version 4 or 7."]},
         )
+    # The key's account is looked up by the statement that takes the half.
+    caller = account_key()
     submission = HalfSubmission(
         tap_key=key,
         side=side,
-        account_id=principal.account_id,
-        sender_account_id=fields.get("sender_account_id", principal.account_id),
+        account_id=caller.account_id,
+        sender_account_id=fields.get("sender_account_id", caller.account_id),
         amount=fields["amount"],
         currency=fields["currency"],
         device_os=fields["device"]["os"],
@@ -63,12 +64,16 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         tapped_at=fields["tapped_at"],
         receiver_account_id=fields.get("receiver_account_id"),
     )
-    return take_and_present(submission)
+    try:
+        return take_and_present(submission, key_digest=caller.digest)
+    except KeyNamesNoAccount:
+        key_names_no_account()
+        raise
 
 
 @blp.route("/taps/<uuid:key>/sender", parameters=[RANDOM_KEY])
 class SenderHalf(MethodView):
-    @blp.account_only
+    @blp.account_key_looked_up_by_view
     @blp.arguments(
         TapSenderSchema,
         example={
@@ -89,7 +94,7 @@ class SenderHalf(MethodView):
 
 @blp.route("/taps/<uuid:key>/receiver", parameters=[RANDOM_KEY])
 class ReceiverHalf(MethodView):
-    @blp.account_only
+    @blp.account_key_looked_up_by_view
     @blp.arguments(
         TapReceiverSchema,
         example={

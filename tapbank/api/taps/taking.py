@@ -8,9 +8,11 @@ from tapbank.metrics import HALVES_RECEIVED, record_batch
 from tapbank.taps.intake import HalfSubmission, take_half
 
 
-def take_and_present(submission: HalfSubmission) -> tuple[dict, int]:
-    """Take the half and commit; the tap, with 201 for a new half or 200 for its replay."""
-    taken = take_half(db.session, submission, settle=current_app.config["TAPBANK_SETTLE_INLINE"])
+def take_and_present(submission: HalfSubmission, key_digest: str | None = None) -> tuple[dict, int]:
+    """Take the half and commit; the tap, with 201 for a new half or 200 for its replay. With
+    key_digest, the half's account is the one that key names (KeyNamesNoAccount if none)."""
+    settle = current_app.config["TAPBANK_SETTLE_INLINE"]
+    taken = take_half(db.session, submission, settle=settle, key_digest=key_digest)
     db.session.commit()
     side = submission.side.value
     HALVES_RECEIVED.labels(side=side, outcome="new" if taken.created else "replay").inc()
