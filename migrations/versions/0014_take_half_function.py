@@ -12,14 +12,14 @@ It returns one row per half the tap then has (the tap's columns repeated on each
 nulls but the outcome when the key named no account. SECURITY INVOKER: it can do only what its
 caller's role may; EXECUTE is granted to the runtime role alone.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
