@@ -17,6 +17,10 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 30
+# No control socket: tapbank never uses it, its default is one path per user that every gunicorn
+# on the host would take over, in the container there is no home to make it in, and closing it
+# added seconds to every stop.
+control_socket_disable = True
 keepalive = 5
 accesslog = "-"
 access_log_format = (

@@ -127,9 +127,7 @@ class Gunicorn(Service):
             WEB_CONCURRENCY=str(workers),
             PROMETHEUS_MULTIPROC_DIR=self.metrics_dir.name,
         )
-        # No control socket: gunicorn's default path is one per user, shared by every gunicorn
-        # on the host, and closing it costs each stop about four seconds.
-        command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket"]
+        command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"]
         super().__init__([*command, app_path], env)
 
     @property

@@ -202,3 +202,17 @@ def test_a_metrics_port_already_taken_is_refused_in_one_line(migrated_app, datab
         refusals = gunicorn_refusals(env | {"TAPBANK_METRICS_PORT": str(port)})
     assert len(refusals) == 1
     assert refusals[0].startswith(f"tapbank refuses to start: TAPBANK_METRICS_PORT {port} on ")
+
+
+def test_the_repository_config_makes_no_control_socket(migrated_app, database_url, tmp_path):
+    # gunicorn's default is one socket path per user, which every gunicorn on the host takes over.
+    home = tmp_path / "home"
+    home.mkdir()
+    places = {"HOME": str(home), "XDG_RUNTIME_DIR": str(home)}
+    server = LiveServer(database_url, ADMIN_KEY, workers=1, folder=tmp_path, settings=places)
+    server.start()
+    try:
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        assert list(home.rglob("*.ctl")) == []
+    finally:
+        server.stop()
