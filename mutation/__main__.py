@@ -1,0 +1,158 @@
+"""`python -m mutation [--module PATH]`: mutation-test the modules that move or guard money.
+
+Runs mutmut over every module named in pyproject.toml's [tool.mutmut] only_mutate, or over one,
+picking up where the last run stopped, then prints each module's score and its survivors. Each
+mutant runs only the tests mutmut's stats run saw calling the function it changes.
+"""
+
+import argparse
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mutation.pytest_plugin import RUN_DIRECTORY
+from mutation.results import (
+    CAUGHT,
+    CHECKED,
+    UNCAUGHT,
+    explained_survivors,
+    module_score,
+    verdict_of,
+)
+from tapbank.embedded_postgres import embedded_server
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+MUTMUT = str(Path(sys.executable).parent / "mutmut")
+TESTING_DOC = ROOT / "docs" / "testing.md"
+# A server of its own: `make test` stops the one it started, whoever else still uses it.
+SERVER_DATA = ROOT / "instance" / "mutation-postgres"
+HEADINGS = " score  killed timeout survived no-tests not-run"
+
+
+def money_modules() -> list[str]:
+    """The modules mutmut mutates, as paths."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return config["tool"]["mutmut"]["only_mutate"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run what is left to run, then report; 1 while a survivor is not explained."""
+    parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.splitlines()[0])
+    parser.add_argument("--module", help="one module, e.g. tapbank/taps/rules.py")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--report", action="store_true", help="only report the last results")
+    args = parser.parse_args(argv)
+    modules = money_modules()
+    if args.module and args.module not in modules:
+        parser.error(f"{args.module} is not mutated; pyproject.toml's only_mutate names {modules}")
+    chosen = [args.module] if args.module else modules
+    if not args.report:
+        code = run(chosen if args.module else None, args.jobs)
+        if code:
+            return code
+    return report(chosen)
+
+
+def run(one_module: list[str] | None, jobs: int) -> int:
+    """Run mutmut over every module, or over one module's mutants that have no verdict yet."""
+    _refresh_unmutated_copies()
+    names = _unfinished(one_module[0]) if one_module else []
+    if names is None:
+        sys.stdout.write(f"every mutant of {one_module[0]} has its verdict already\n")
+        return 0
+    with _test_server() as url, tempfile.TemporaryDirectory(prefix="tapbank-mutation-") as tmp:
+        env = os.environ | {"TAPBANK_TEST_DATABASE_URL": url, RUN_DIRECTORY: tmp}
+        command = [MUTMUT, "run", "--max-children", str(jobs), *names]
+        return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
+def _unfinished(module: str) -> list[str] | None:
+    """The module's mutants still to run, as mutmut names them (a pattern before its first run),
+    or None when none is left. mutmut reruns every mutant it is given by name."""
+    score = module_score(ROOT, module)
+    changed = score is None or (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime
+    if changed:
+        return [module.removesuffix(".py").replace("/", ".") + ".*"]
+    return score.pending or None
+
+
+def _meta(module: str) -> Path:
+    return MUTANTS / f"{module}.meta"
+
+
+def _refresh_unmutated_copies() -> None:
+    """Copy again the package's other files that changed since mutmut first copied them: it
+    copies them once, and would otherwise test the mutants against stale neighbours."""
+    if not MUTANTS.exists():
+        return
+    mutated = set(money_modules())
+    for source in (ROOT / "tapbank").rglob("*"):
+        relative = source.relative_to(ROOT)
+        copy = MUTANTS / relative
+        if (
+            source.is_file()
+            and "__pycache__" not in relative.parts
+            and str(relative) not in mutated
+            and copy.exists()
+            and not filecmp.cmp(source, copy, shallow=False)
+        ):
+            shutil.copy2(source, copy)
+
+
+@contextmanager
+def _test_server() -> Iterator[str]:
+    given = os.environ.get("TAPBANK_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    with embedded_server(SERVER_DATA) as url:
+        yield url
+
+
+def report(modules: list[str]) -> int:
+    """Print each module's score and every survivor; 1 while one is not in docs/testing.md."""
+    explained = explained_survivors(TESTING_DOC)
+    total: Counter = Counter()
+    uncaught = []
+    out = sys.stdout
+    out.write(f"\n{'module':32} {HEADINGS}\n")
+    for module in modules:
+        score = module_score(ROOT, module)
+        if score is None:
+            out.write(f"{module:32} not run yet\n")
+            continue
+        counts = score.counts
+        total += counts
+        percent = "  -  " if score.score is None else f"{score.score:5.1f}%"
+        out.write(
+            f"{module:32} {percent} {counts['killed']:6} {counts['timeout']:7} "
+            f"{counts['survived']:8} {counts['no tests']:8} {counts['not run']:7}\n"
+        )
+        uncaught += [(name, score.verdicts[name]) for name in score.named(*UNCAUGHT)]
+    checked = sum(total[verdict] for verdict in CHECKED)
+    caught = sum(total[verdict] for verdict in CAUGHT)
+    if checked:
+        out.write(f"{'all of these':32} {100 * caught / checked:5.1f}% ({caught} of {checked})\n")
+    unexplained = [(name, code) for name, code in uncaught if name not in explained]
+    out.write(
+        f"\n{len(uncaught)} mutants not caught, {len(uncaught) - len(unexplained)} of them "
+        f"explained in docs/testing.md\n"
+    )
+    for name, code in unexplained:
+        out.write(f"\n--- {name} ({verdict_of(code)}, not explained)\n")
+        out.flush()
+        subprocess.run([MUTMUT, "show", name], cwd=ROOT)
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
