@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.splitlines()[0])
     parser.add_argument("--module", help="one module, e.g. tapbank/taps/rules.py")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument(
+        "--again", action="store_true", help="run the uncaught mutants again (after new tests)"
+    )
     parser.add_argument("--report", action="store_true", help="only report the last results")
     args = parser.parse_args(argv)
     modules = money_modules()
@@ -56,33 +59,35 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.module} is not mutated; pyproject.toml's only_mutate names {modules}")
     chosen = [args.module] if args.module else modules
     if not args.report:
-        code = run(chosen if args.module else None, args.jobs)
+        code = run(chosen, args.jobs, one_module=bool(args.module), again=args.again)
         if code:
             return code
     return report(chosen)
 
 
-def run(one_module: list[str] | None, jobs: int) -> int:
-    """Run mutmut over every module, or over one module's mutants that have no verdict yet."""
+def run(modules: list[str], jobs: int, *, one_module: bool, again: bool) -> int:
+    """Run mutmut over the mutants of these modules that have no verdict yet (and, again, over
+    those not caught); mutmut alone resumes a whole run, and reruns every mutant named to it."""
     _refresh_unmutated_copies()
-    names = _unfinished(one_module[0]) if one_module else []
-    if names is None:
-        sys.stdout.write(f"every mutant of {one_module[0]} has its verdict already\n")
-        return 0
+    names: list[str] = []
+    if one_module or again:
+        names = [name for module in modules for name in _unfinished(module, again=again)]
+        if not names:
+            sys.stdout.write("every mutant asked for has its verdict already\n")
+            return 0
     with _test_server() as url, tempfile.TemporaryDirectory(prefix="tapbank-mutation-") as tmp:
         env = os.environ | {"TAPBANK_TEST_DATABASE_URL": url, RUN_DIRECTORY: tmp}
         command = [MUTMUT, "run", "--max-children", str(jobs), *names]
         return subprocess.run(command, cwd=ROOT, env=env).returncode
 
 
-def _unfinished(module: str) -> list[str] | None:
-    """The module's mutants still to run, as mutmut names them (a pattern before its first run),
-    or None when none is left. mutmut reruns every mutant it is given by name."""
+def _unfinished(module: str, *, again: bool) -> list[str]:
+    """The module's mutants to run, as mutmut names them (a pattern before its first run or
+    after its source changed): those without a verdict and, again, those not caught."""
     score = module_score(ROOT, module)
-    changed = score is None or (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime
-    if changed:
+    if score is None or (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime:
         return [module.removesuffix(".py").replace("/", ".") + ".*"]
-    return score.pending or None
+    return score.pending + (score.named(*UNCAUGHT) if again else [])
 
 
 def _meta(module: str) -> Path:
