@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tapbank import create_app
@@ -87,3 +88,19 @@ def test_a_posted_transfer_has_a_time_ordered_id(factory):
 
     assert all(transfer_id.version == 7 for transfer_id in made)
     assert made == sorted(made)
+
+
+def test_a_posting_for_a_tap_records_its_key_and_a_second_one_is_refused(factory):
+    payer, payee = factory.account("Ada", deposit=500), factory.account("Bob")
+    tap_key = uuid.uuid4()
+    posting = Posting(
+        uuid.UUID(payer.id), uuid.UUID(payee.id), 100, "USD", TransferKind.TAP, tap_key=tap_key
+    )
+
+    assert post_transfer(db.session, posting).tap_key == tap_key
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        post_transfer(db.session, posting)
+    db.session.rollback()
+
+    assert (factory.balance(payer), factory.balance(payee)) == (400, 100)
