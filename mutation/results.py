@@ -83,3 +83,27 @@ def module_score(root: Path, module: str) -> ModuleScore | None:
 def explained_survivors(testing_doc: Path) -> set[str]:
     """The mutant names docs/testing.md explains."""
     return set(MUTANT_NAME.findall(testing_doc.read_text())) if testing_doc.exists() else set()
+
+
+# SQL keywords and unquoted names are case-insensitive: a mutant that only changes the case of
+# an SQL statement, leaving its quoted literals and parameter names as they were, is equivalent.
+SQL_KEYWORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|SET|CAST|AS|AND|ANY|IN)\b")
+CASE_SENSITIVE = re.compile(r"'[^']*'|%\(\w+\)s|(?<!:):\w+", re.IGNORECASE)
+
+
+def sql_case_only(diff: str) -> bool:
+    """Whether a mutant's diff (as `mutmut show` prints it) only changes an SQL text's case."""
+    lines = diff.splitlines()
+    removed = [line[1:] for line in lines if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in lines if line.startswith("+") and not line.startswith("+++")]
+    return (
+        bool(removed)
+        and len(removed) == len(added)
+        and all(
+            old != new
+            and old.lower() == new.lower()
+            and SQL_KEYWORD.search(old) is not None
+            and CASE_SENSITIVE.findall(old) == CASE_SENSITIVE.findall(new)
+            for old, new in zip(removed, added, strict=True)
+        )
+    )
