@@ -14,6 +14,8 @@ from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
 from tapbank.models import Transfer
 from tapbank.scheduler import jobs
+from tapbank.taps.expiry import expire_lone_halves
+from tapbank.taps.reasons import Reason, failure_message
 from tapbank.taps.settlement import settle_batch
 from tests import factories
 from tests.database import libpq_url
@@ -124,7 +126,8 @@ def assert_failed(factory: Factory, key, reasons: list[str], parties, balances: 
     assert tap["transfer"] is None
     expected = [{"reason": reason, "legacy_code": LEGACY[reason]} for reason in reasons]
     assert tap["failure"]["reasons"] == expected
-    assert tap["failure"]["message"] and tap["failure"]["failed_at"]
+    assert tap["failure"]["message"] == failure_message([Reason(reason) for reason in reasons])
+    assert tap["failure"]["failed_at"]
     for side in ("sender", "receiver"):
         assert tap[side] is None or tap[side]["status"] == "failed"
     for party in parties:
@@ -322,6 +325,21 @@ def test_a_lone_half_older_than_the_ttl_expires_and_a_younger_one_waits(short_tt
     tap = assert_failed(short_ttl, lone, ["expired"], [payer], {payer: 10_000, payee: 0})
     assert tap["receiver"] is None and tap["sender"]["status"] == "failed"
     assert read_tap(short_ttl, fresh)["status"] == "awaiting_sender"
+
+
+def test_an_expiry_pass_fails_at_most_its_limit_of_lone_halves_oldest_first(deferred, payer):
+    keys = [uuid.uuid4() for _ in range(3)]
+    for hours_old, key in zip((3, 2, 1), keys, strict=True):
+        assert deferred.send(key, payer).status_code == 201
+        age_taps(db.session, [key], timedelta(hours=hours_old))
+
+    assert expire_lone_halves(db.session, ttl=timedelta(seconds=120), limit=2) == 2
+    db.session.commit()
+    statuses = [read_tap(deferred, key)["status"] for key in keys]
+    assert statuses == ["failed", "failed", "awaiting_receiver"]
+    assert expire_lone_halves(db.session, ttl=timedelta(seconds=120), limit=2) == 1
+    db.session.commit()
+    assert_failed(deferred, keys[2], ["expired"], [payer], {payer: 10_000})
 
 
 def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(short_ttl):
