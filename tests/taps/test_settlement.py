@@ -342,6 +342,27 @@ def test_an_expiry_pass_fails_at_most_its_limit_of_lone_halves_oldest_first(defe
     assert_failed(deferred, keys[2], ["expired"], [payer], {payer: 10_000})
 
 
+def test_a_lone_half_exactly_the_ttl_old_waits_and_one_a_microsecond_older_expires(deferred, payer):
+    # As the rules judge a pair's halves: only past the TTL is too late. One transaction, so
+    # now() is the same instant for the ageing and for the expiry pass.
+    exact, older = uuid.uuid4(), uuid.uuid4()
+    for key in (exact, older):
+        assert deferred.send(key, payer).status_code == 201
+    for key, beyond in ((exact, "0"), (older, "1 microsecond")):
+        db.session.execute(
+            text(
+                "UPDATE tap_queue SET created_at = now() - interval '120 seconds' "
+                "- CAST(:beyond AS interval) WHERE tap_key = :key"
+            ),
+            {"key": key, "beyond": beyond},
+        )
+
+    assert expire_lone_halves(db.session, ttl=timedelta(seconds=120), limit=10) == 1
+    statuses = dict(db.session.execute(text("SELECT key, status FROM taps")).all())
+    db.session.rollback()
+    assert statuses == {exact: "awaiting_receiver", older: "failed"}
+
+
 def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(short_ttl):
     payer, payee = short_ttl.account("Ada", deposit=10_000), short_ttl.account("Bob")
     key = uuid.uuid4()
