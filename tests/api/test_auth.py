@@ -217,6 +217,26 @@ def test_more_than_twenty_failures_from_one_address_get_429_with_retry_after(cli
     assert 1 <= int(response.headers["Retry-After"]) <= 60
 
 
+@pytest.mark.parametrize(("oldest_age", "retry_after"), [(30, 30), (59, 1)])
+def test_retry_after_is_the_time_until_the_oldest_counted_failure_leaves_the_window(
+    client, account_path, oldest_age, retry_after
+):
+    # Ageing is done just before the request: a few milliseconds pass, never a second.
+    fail_auth(client, account_path, "10.0.0.7", times=LIMIT)
+    db.session.execute(
+        text("UPDATE auth_failures SET occurred_at = now() - make_interval(secs => :age)"),
+        {"age": oldest_age},
+    )
+    db.session.commit()
+
+    response = client.get(
+        account_path, headers=bearer("tbk_wrong"), environ_base=from_address("10.0.0.7")
+    )
+
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) == retry_after
+
+
 def test_the_rate_limit_counts_an_address_too_long_to_store_in_full(client, account_path):
     address = "fd00:" + "a" * 75  # a label only; longer than the 64 characters recorded
     assert fail_auth(client, account_path, address, times=LIMIT) == [401] * LIMIT
