@@ -1,5 +1,6 @@
 """What a mutation run found: each mutant's verdict from mutmut's files, scored per module."""
 
+import fnmatch
 import json
 import re
 from collections import Counter
@@ -16,8 +17,9 @@ CAUGHT = ("killed", "timeout")
 UNCAUGHT = ("survived", "no tests", "suspicious")
 CHECKED = CAUGHT + UNCAUGHT
 
-# A survivor is explained when docs/testing.md names it, e.g. `tapbank.keys.x_key_digest__mutmut_3`.
-MUTANT_NAME = re.compile(r"tapbank\.[\w.ǁ]+__mutmut_\d+")
+# A survivor is explained when docs/testing.md names it, e.g. `tapbank.keys.x_key_digest__mutmut_3`,
+# or names every mutant of its function, `tapbank.keys.x_key_digest__mutmut_*`.
+MUTANT_NAME = re.compile(r"tapbank\.[\w.ǁ]+__mutmut_(?:\d+|\*)")
 
 
 @dataclass
@@ -81,8 +83,13 @@ def module_score(root: Path, module: str) -> ModuleScore | None:
 
 
 def explained_survivors(testing_doc: Path) -> set[str]:
-    """The mutant names docs/testing.md explains."""
+    """The mutant names (or patterns) docs/testing.md explains."""
     return set(MUTANT_NAME.findall(testing_doc.read_text())) if testing_doc.exists() else set()
+
+
+def is_explained(name: str, explained: set[str]) -> bool:
+    """Whether docs/testing.md names this mutant, or its function's mutants as a whole."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in explained)
 
 
 # SQL keywords and unquoted names are case-insensitive: a mutant that only changes the case of

@@ -16,7 +16,7 @@ from tapbank.models import Transfer
 from tapbank.scheduler import jobs
 from tapbank.taps.expiry import expire_lone_halves
 from tapbank.taps.reasons import Reason, failure_message
-from tapbank.taps.settlement import settle_batch
+from tapbank.taps.settlement import BatchResult, settle_batch
 from tests import factories
 from tests.database import libpq_url
 from tests.factories import Factory
@@ -142,6 +142,25 @@ def assert_failed(factory: Factory, key, reasons: list[str], parties, balances: 
 
 
 # -- settling ------------------------------------------------------------------------------------
+
+
+def test_batch_results_add_up_every_count_and_reason():
+    # How a reconcile pass totals its batches for `flask reconcile` and the workers' logs.
+    total = BatchResult(settled=1, failed=2, reasons={"expired": 2}, seconds=0.5, set_aside=1)
+
+    total.add(
+        BatchResult(
+            settled=3,
+            failed=1,
+            reasons={"expired": 1, "self_transfer": 1},
+            seconds=0.25,
+            set_aside=2,
+        )
+    )
+
+    assert total == BatchResult(
+        settled=4, failed=3, reasons={"expired": 3, "self_transfer": 1}, seconds=0.75, set_aside=3
+    )
 
 
 def test_a_matched_pair_settles_when_the_reconciler_runs(deferred, payer, payee):
