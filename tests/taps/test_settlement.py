@@ -144,6 +144,20 @@ def assert_failed(factory: Factory, key, reasons: list[str], parties, balances: 
 # -- settling ------------------------------------------------------------------------------------
 
 
+def test_a_batch_counts_each_reason_once_per_failed_pair_and_times_itself(deferred, payer, payee):
+    for _ in range(2):
+        matched_pair(deferred, payer, payee, 1250, receiver_amount=1200)
+    matched_pair(deferred, payer, payee, 1250)
+
+    started = time.perf_counter()
+    result = settle_batch(db.session, limit=10, ttl=timedelta(seconds=120))
+    took = time.perf_counter() - started
+    db.session.commit()
+
+    assert (result.settled, result.failed, result.reasons) == (1, 2, {"amount_mismatch": 2})
+    assert 0 < result.seconds <= took
+
+
 def test_batch_results_add_up_every_count_and_reason():
     # How a reconcile pass totals its batches for `flask reconcile` and the workers' logs.
     total = BatchResult(settled=1, failed=2, reasons={"expired": 2}, seconds=0.5, set_aside=1)
