@@ -140,7 +140,7 @@ def test_a_held_account_sets_its_pairs_aside_and_the_other_accounts_settle(defer
 
 
 def test_a_completing_put_whose_account_is_held_answers_matched_without_waiting(
-    factory, database_url
+    factory, database_url, caplog
 ):
     ada, bob = factory.account("Ada", deposit=10_000), factory.account("Bob")
     cy, dee = factory.account("Cy", deposit=10_000), factory.account("Dee")
@@ -157,6 +157,8 @@ def test_a_completing_put_whose_account_is_held_answers_matched_without_waiting(
         assert factory.tap(cy, dee, 100).json["status"] == "settled"
 
     assert (answers[0].status_code, answers[0].json["status"]) == (201, "matched")
+    (deferral,) = [record for record in caplog.records if record.name == "tapbank.taps.settlement"]
+    assert deferral.levelname == "WARNING" and deferral.exc_info  # with why: the lock timeout
     assert jobs.in_app_context(factory.app, jobs.reconcile).settled == 1
     assert (factory.balance(ada), factory.balance(bob)) == (8_750, 1_250)
 
