@@ -131,7 +131,7 @@ def test_every_failed_authentication_is_recorded_with_a_fingerprint_never_the_ke
     assert wrong_key[len("tbk_") :] not in response.get_data(as_text=True)
     no_key, posted, wrong = response.json["items"]  # newest first
     assert (wrong["client_address"], wrong["method"]) == ("10.0.0.7", "GET")
-    assert wrong["route"].startswith("/api/v1/accounts/")
+    assert wrong["route"] == "/api/v1/accounts/<uuid:account_id>"  # the route, not the path
     assert (posted["client_address"], posted["method"], posted["route"]) == (
         "10.0.0.8",
         "POST",
