@@ -148,6 +148,15 @@ def test_every_failed_authentication_is_recorded_with_a_fingerprint_never_the_ke
         assert occurred_at.utcoffset().total_seconds() == 0
 
 
+def test_a_failure_from_a_client_the_server_gives_no_address_is_recorded_as_unknown(
+    client, admin_headers, account_path
+):
+    client.get(account_path, headers=bearer("tbk_wrong"), environ_base=from_address(""))
+
+    (failure,) = auth_failures(client, admin_headers)
+    assert failure["client_address"] == "unknown"
+
+
 def test_different_keys_have_different_fingerprints(client, admin_headers, account_path):
     client.get(account_path, headers=bearer("tbk_first-wrong-key"))
     client.get(account_path, headers=bearer("tbk_second-wrong-key"))
