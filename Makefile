@@ -88,3 +88,14 @@ soak: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Mutation testing of the modules that move or guard money (docs/testing.md): long, resumable,
+# not part of `make test`. MODULE=tapbank/taps/rules.py runs one module, AGAIN=1 reruns the mutants
+# no test caught (after adding tests), JOBS sets how many run at once.
+.PHONY: mutation
+JOBS ?= 2
+
+mutation: install-test
+	@[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq pgbouncer; }
+	$(BIN)/python -m mutation $(if $(MODULE),--module $(MODULE)) $(if $(AGAIN),--again) --jobs $(JOBS)

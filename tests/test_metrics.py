@@ -34,6 +34,28 @@ def test_settling_and_failing_taps_are_counted(factory):
     )
 
 
+def test_refused_halves_are_counted_as_conflicts_of_their_side(factory):
+    payer, payee, stranger = (factory.account(name, deposit=5000) for name in ("Ada", "Bob", "Cy"))
+    before = {
+        side: sample("tapbank_halves_received_total", side=side, outcome="conflict")
+        for side in ("sender", "receiver")
+    }
+    key = uuid.uuid4()
+    assert (
+        factory.send(key, payer, factory.sender_body(100, receiver_account_id=payee.id)).status_code
+        == 201
+    )
+
+    assert factory.send(key, payer, factory.sender_body(999)).json["error"] == "half_conflict"
+    assert factory.receive(key, stranger, payer).json["error"] == "receiver_not_named"
+
+    after = {
+        side: sample("tapbank_halves_received_total", side=side, outcome="conflict")
+        for side in before
+    }
+    assert after == {"sender": before["sender"] + 1, "receiver": before["receiver"] + 1}
+
+
 def test_lone_halves_failed_as_expired_are_counted(app, factory):
     expired_before = sample("tapbank_tap_failures_total", reason="expired")
     key = uuid.uuid4()

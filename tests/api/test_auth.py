@@ -131,7 +131,7 @@ def test_every_failed_authentication_is_recorded_with_a_fingerprint_never_the_ke
     assert wrong_key[len("tbk_") :] not in response.get_data(as_text=True)
     no_key, posted, wrong = response.json["items"]  # newest first
     assert (wrong["client_address"], wrong["method"]) == ("10.0.0.7", "GET")
-    assert wrong["route"].startswith("/api/v1/accounts/")
+    assert wrong["route"] == "/api/v1/accounts/<uuid:account_id>"  # the route, not the path
     assert (posted["client_address"], posted["method"], posted["route"]) == (
         "10.0.0.8",
         "POST",
@@ -146,6 +146,15 @@ def test_every_failed_authentication_is_recorded_with_a_fingerprint_never_the_ke
     for failure in (no_key, posted, wrong):
         occurred_at = datetime.fromisoformat(failure["occurred_at"])
         assert occurred_at.utcoffset().total_seconds() == 0
+
+
+def test_a_failure_from_a_client_the_server_gives_no_address_is_recorded_as_unknown(
+    client, admin_headers, account_path
+):
+    client.get(account_path, headers=bearer("tbk_wrong"), environ_base=from_address(""))
+
+    (failure,) = auth_failures(client, admin_headers)
+    assert failure["client_address"] == "unknown"
 
 
 def test_different_keys_have_different_fingerprints(client, admin_headers, account_path):
@@ -215,6 +224,26 @@ def test_more_than_twenty_failures_from_one_address_get_429_with_retry_after(cli
     assert response.json["code"] == 429
     assert response.json["error"] == "too_many_failed_authentications"
     assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize(("oldest_age", "retry_after"), [(30, 30), (59, 1)])
+def test_retry_after_is_the_time_until_the_oldest_counted_failure_leaves_the_window(
+    client, account_path, oldest_age, retry_after
+):
+    # Ageing is done just before the request: a few milliseconds pass, never a second.
+    fail_auth(client, account_path, "10.0.0.7", times=LIMIT)
+    db.session.execute(
+        text("UPDATE auth_failures SET occurred_at = now() - make_interval(secs => :age)"),
+        {"age": oldest_age},
+    )
+    db.session.commit()
+
+    response = client.get(
+        account_path, headers=bearer("tbk_wrong"), environ_base=from_address("10.0.0.7")
+    )
+
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) == retry_after
 
 
 def test_the_rate_limit_counts_an_address_too_long_to_store_in_full(client, account_path):

@@ -325,6 +325,7 @@ def test_the_same_key_and_side_with_other_content_is_a_conflict_that_changes_not
     conflict = put_half(client, side, key, account, {**body, **changes})
 
     assert_error(conflict, 409, "half_conflict")
+    assert f"a different {side} half" in conflict.json["message"]  # which of its halves clashed
     assert [half_columns(half) for half in stored_halves(key)] == before
     assert client.get(tap_url(key), headers=account.headers).json == first.json
 

@@ -2,12 +2,17 @@
 
 import uuid
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tapbank import create_app
+from tapbank.domain_errors import InsufficientFunds
 from tapbank.extensions import db
 from tapbank.ledger import accounts as account_rules
-from tapbank.models import Account
+from tapbank.ledger.postings import Posting, post_transfer
+from tapbank.models import Account, TransferKind
 from tests.conftest import make_config
 
 
@@ -44,3 +49,58 @@ def test_a_deposit_counts_from_the_balance_another_process_just_committed(
         {"id": account.id},
     ).one()
     assert (entries_total, last_balance_after) == (142, 142)
+
+
+def test_a_half_is_taken_at_once_while_a_deposit_holds_its_account(factory):
+    # A posting locks its accounts FOR NO KEY UPDATE, as settlement does: a new half's
+    # foreign-key check of the account (FOR KEY SHARE) goes through instead of waiting for it.
+    payer = factory.account("Ada", deposit=500)
+    with Session(db.engine) as posting:
+        account_rules.deposit(posting, posting.get(Account, uuid.UUID(payer.id)), 100)
+        response = factory.send(uuid.uuid4(), payer)
+        posting.commit()
+
+    assert response.status_code == 201, response.json
+    assert factory.balance(payer) == 600
+
+
+def test_a_posting_may_take_the_whole_balance_and_not_a_unit_more(factory):
+    payer, payee = factory.account("Ada", deposit=500), factory.account("Bob")
+    accounts = uuid.UUID(payer.id), uuid.UUID(payee.id)
+
+    with pytest.raises(InsufficientFunds):
+        post_transfer(db.session, Posting(*accounts, 501, "USD", TransferKind.DEPOSIT))
+    db.session.rollback()
+    post_transfer(db.session, Posting(*accounts, 500, "USD", TransferKind.DEPOSIT))
+    db.session.commit()
+
+    assert (factory.balance(payer), factory.balance(payee)) == (0, 500)
+
+
+def test_a_posted_transfer_has_a_time_ordered_id(factory):
+    # UUIDv7: new ledger rows land at the end of the primary-key index, not on random pages.
+    account = factory.account("Ada")
+    made = [
+        account_rules.deposit(db.session, db.session.get(Account, uuid.UUID(account.id)), 1).id
+        for _ in range(3)
+    ]
+    db.session.commit()
+
+    assert all(transfer_id.version == 7 for transfer_id in made)
+    assert made == sorted(made)
+
+
+def test_a_posting_for_a_tap_records_its_key_and_a_second_one_is_refused(factory):
+    payer, payee = factory.account("Ada", deposit=500), factory.account("Bob")
+    tap_key = uuid.uuid4()
+    posting = Posting(
+        uuid.UUID(payer.id), uuid.UUID(payee.id), 100, "USD", TransferKind.TAP, tap_key=tap_key
+    )
+
+    assert post_transfer(db.session, posting).tap_key == tap_key
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        post_transfer(db.session, posting)
+    db.session.rollback()
+
+    assert (factory.balance(payer), factory.balance(payee)) == (400, 100)

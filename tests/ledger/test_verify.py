@@ -3,11 +3,13 @@
 import re
 import subprocess
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from tapbank.extensions import db
+from tapbank.ledger.verify import verify_ledger
 from tests.scheduler.workers import FLASK, ROOT, worker_environment
 
 FAILED_LINE = re.compile(r"^FAILED \((\d+) offending\)\s+invariant (\d): (.+)$")
@@ -214,3 +216,23 @@ def test_the_command_exits_0_then_1_as_a_real_process(ledger, database_url):
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "3 invariant check(s) failed" in broken.stderr
     assert "FAILED (1 offending)  invariant 2: every balance equals" in broken.stdout
+
+
+def test_a_half_past_the_ttl_is_an_offender_only_once_a_reconciler_pass_has_had_its_turn(ledger):
+    # The reconciler runs once an interval: a half just past the TTL waits for its next pass.
+    ttl, interval = timedelta(seconds=120), timedelta(seconds=10)
+
+    def acknowledged_but_unended(age_seconds: int) -> int:
+        run_sql(
+            "UPDATE halves SET received_at = now() - make_interval(secs => :age) "
+            "WHERE tap_key = :lone",
+            age=age_seconds,
+            **ledger,
+        )
+        checks = verify_ledger(db.session, ttl=ttl, interval=interval)
+        db.session.rollback()
+        assert [check.statement for check in checks if not check.holds and check.number != 5] == []
+        return sum(check.offenders for check in checks if check.number == 5)
+
+    assert acknowledged_but_unended(125) == 0
+    assert acknowledged_but_unended(135) == 1

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from tapbank.extensions import db
 from tapbank.scheduler import jobs
+from tapbank.taps.ending import HALFLESS
 from tests.database import libpq_url
 from tests.factories import Factory
 from tests.taps.test_settlement import matched_pair, read_tap
@@ -139,7 +140,7 @@ def test_a_held_account_sets_its_pairs_aside_and_the_other_accounts_settle(defer
 
 
 def test_a_completing_put_whose_account_is_held_answers_matched_without_waiting(
-    factory, database_url
+    factory, database_url, caplog
 ):
     ada, bob = factory.account("Ada", deposit=10_000), factory.account("Bob")
     cy, dee = factory.account("Cy", deposit=10_000), factory.account("Dee")
@@ -156,18 +157,23 @@ def test_a_completing_put_whose_account_is_held_answers_matched_without_waiting(
         assert factory.tap(cy, dee, 100).json["status"] == "settled"
 
     assert (answers[0].status_code, answers[0].json["status"]) == (201, "matched")
+    (deferral,) = [record for record in caplog.records if record.name == "tapbank.taps.settlement"]
+    assert deferral.levelname == "WARNING" and deferral.exc_info  # with why: the lock timeout
     assert jobs.in_app_context(factory.app, jobs.reconcile).settled == 1
     assert (factory.balance(ada), factory.balance(bob)) == (8_750, 1_250)
 
 
-def test_queue_entries_that_disagree_with_their_tap_are_mended_and_the_rest_settle(deferred):
+def test_queue_entries_that_disagree_with_their_tap_are_mended_and_the_rest_settle(
+    deferred, caplog
+):
     payer, payee = deferred.account("Ada", deposit=10_000), deferred.account("Bob")
     ended = matched_pair(deferred, payer, payee, amount=100)
     assert reconcile(deferred).settled == 1
-    lone = uuid.uuid4()
+    lone, halfless = uuid.uuid4(), uuid.uuid4()
     assert deferred.send(lone, payer).status_code == 201
-    # Not states tapbank writes: an ended tap queued again and a lone half queued as matched,
-    # both as the oldest matches of all.
+    assert deferred.send(halfless, payer).status_code == 201
+    # Not states tapbank writes: an ended tap queued again, a lone half queued as matched and
+    # a tap marked matched with one half, all as the oldest matches of all.
     db.session.execute(
         text(
             "INSERT INTO tap_queue (tap_key, created_at, matched_at) "
@@ -176,15 +182,35 @@ def test_queue_entries_that_disagree_with_their_tap_are_mended_and_the_rest_sett
         {"key": ended},
     )
     db.session.execute(
-        text("UPDATE tap_queue SET matched_at = now() - interval '1 minute' WHERE tap_key = :k"),
-        {"k": lone},
+        text(
+            "UPDATE tap_queue SET matched_at = now() - interval '1 minute' "
+            "WHERE tap_key IN (:lone, :halfless)"
+        ),
+        {"lone": lone, "halfless": halfless},
+    )
+    db.session.execute(
+        text("UPDATE taps SET status = 'matched', matched_at = now() WHERE key = :key"),
+        {"key": halfless},
     )
     db.session.commit()
     waiting = matched_pair(deferred, payer, payee, amount=200)
 
-    assert reconcile(deferred).settled == 1
+    with caplog.at_level("ERROR", logger="tapbank.taps.ending"):
+        assert reconcile(deferred).settled == 1
 
     assert read_tap(deferred, waiting)["status"] == "settled"
-    queue = dict(db.session.execute(text("SELECT tap_key, matched_at FROM tap_queue")).all())
-    assert queue == {lone: None}
+    queue = {
+        key: (matched_at is not None, attempts, last_error, retry_at is not None)
+        for key, matched_at, attempts, last_error, retry_at in db.session.execute(
+            text("SELECT tap_key, matched_at, attempts, last_error, retry_at FROM tap_queue")
+        )
+    }
+    assert queue == {lone: (False, 0, None, False), halfless: (True, 1, HALFLESS, True)}
+    set_aside_for = db.session.scalar(
+        text("SELECT retry_at - set_aside_at FROM tap_queue WHERE tap_key = :key"),
+        {"key": halfless},
+    )
+    assert set_aside_for.total_seconds() == 300
     assert read_tap(deferred, lone)["status"] == "awaiting_receiver"
+    (mended,) = [record for record in caplog.records if record.name == "tapbank.taps.ending"]
+    assert mended.args == (3, 1, 1, 1)

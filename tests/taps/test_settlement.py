@@ -14,7 +14,9 @@ from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
 from tapbank.models import Transfer
 from tapbank.scheduler import jobs
-from tapbank.taps.settlement import settle_batch
+from tapbank.taps.expiry import expire_lone_halves
+from tapbank.taps.reasons import Reason, failure_message
+from tapbank.taps.settlement import BatchResult, settle_batch
 from tests import factories
 from tests.database import libpq_url
 from tests.factories import Factory
@@ -124,7 +126,8 @@ def assert_failed(factory: Factory, key, reasons: list[str], parties, balances: 
     assert tap["transfer"] is None
     expected = [{"reason": reason, "legacy_code": LEGACY[reason]} for reason in reasons]
     assert tap["failure"]["reasons"] == expected
-    assert tap["failure"]["message"] and tap["failure"]["failed_at"]
+    assert tap["failure"]["message"] == failure_message([Reason(reason) for reason in reasons])
+    assert tap["failure"]["failed_at"]
     for side in ("sender", "receiver"):
         assert tap[side] is None or tap[side]["status"] == "failed"
     for party in parties:
@@ -139,6 +142,39 @@ def assert_failed(factory: Factory, key, reasons: list[str], parties, balances: 
 
 
 # -- settling ------------------------------------------------------------------------------------
+
+
+def test_a_batch_counts_each_reason_once_per_failed_pair_and_times_itself(deferred, payer, payee):
+    for _ in range(2):
+        matched_pair(deferred, payer, payee, 1250, receiver_amount=1200)
+    matched_pair(deferred, payer, payee, 1250)
+
+    started = time.perf_counter()
+    result = settle_batch(db.session, limit=10, ttl=timedelta(seconds=120))
+    took = time.perf_counter() - started
+    db.session.commit()
+
+    assert (result.settled, result.failed, result.reasons) == (1, 2, {"amount_mismatch": 2})
+    assert 0 < result.seconds <= took
+
+
+def test_batch_results_add_up_every_count_and_reason():
+    # How a reconcile pass totals its batches for `flask reconcile` and the workers' logs.
+    total = BatchResult(settled=1, failed=2, reasons={"expired": 2}, seconds=0.5, set_aside=1)
+
+    total.add(
+        BatchResult(
+            settled=3,
+            failed=1,
+            reasons={"expired": 1, "self_transfer": 1},
+            seconds=0.25,
+            set_aside=2,
+        )
+    )
+
+    assert total == BatchResult(
+        settled=4, failed=3, reasons={"expired": 3, "self_transfer": 1}, seconds=0.75, set_aside=3
+    )
 
 
 def test_a_matched_pair_settles_when_the_reconciler_runs(deferred, payer, payee):
@@ -322,6 +358,47 @@ def test_a_lone_half_older_than_the_ttl_expires_and_a_younger_one_waits(short_tt
     tap = assert_failed(short_ttl, lone, ["expired"], [payer], {payer: 10_000, payee: 0})
     assert tap["receiver"] is None and tap["sender"]["status"] == "failed"
     assert read_tap(short_ttl, fresh)["status"] == "awaiting_sender"
+
+
+def test_an_expiry_pass_fails_at_most_its_limit_of_lone_halves_oldest_first(deferred, payer):
+    # Sent, and aged, in an order that is not their age's: the oldest is the one sent second.
+    keys = [uuid.uuid4() for _ in range(3)]
+    for hours_old, key in zip((1, 3, 2), keys, strict=True):
+        assert deferred.send(key, payer).status_code == 201
+        age_taps(db.session, [key], timedelta(hours=hours_old))
+    # Oldest first whatever the plan: a scan of the table, as a long backlog may get, returns
+    # rows as they lie, not by age.
+    for scan in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
+        db.session.execute(text(f"SET LOCAL {scan} = off"))
+
+    assert expire_lone_halves(db.session, ttl=timedelta(seconds=120), limit=2) == 2
+    db.session.commit()
+    statuses = [read_tap(deferred, key)["status"] for key in keys]
+    assert statuses == ["awaiting_receiver", "failed", "failed"]
+    assert expire_lone_halves(db.session, ttl=timedelta(seconds=120), limit=2) == 1
+    db.session.commit()
+    assert_failed(deferred, keys[0], ["expired"], [payer], {payer: 10_000})
+
+
+def test_a_lone_half_exactly_the_ttl_old_waits_and_one_a_microsecond_older_expires(deferred, payer):
+    # As the rules judge a pair's halves: only past the TTL is too late. One transaction, so
+    # now() is the same instant for the ageing and for the expiry pass.
+    exact, older = uuid.uuid4(), uuid.uuid4()
+    for key in (exact, older):
+        assert deferred.send(key, payer).status_code == 201
+    for key, beyond in ((exact, "0"), (older, "1 microsecond")):
+        db.session.execute(
+            text(
+                "UPDATE tap_queue SET created_at = now() - interval '120 seconds' "
+                "- CAST(:beyond AS interval) WHERE tap_key = :key"
+            ),
+            {"key": key, "beyond": beyond},
+        )
+
+    assert expire_lone_halves(db.session, ttl=timedelta(seconds=120), limit=10) == 1
+    statuses = dict(db.session.execute(text("SELECT key, status FROM taps")).all())
+    db.session.rollback()
+    assert statuses == {exact: "awaiting_receiver", older: "failed"}
 
 
 def test_a_half_arriving_after_its_partner_expired_is_acknowledged_and_fails(short_ttl):
