@@ -30,7 +30,7 @@ TAKE_TAP = _upsert.on_conflict_do_update(
 ).returning(*TAPS.c)
 
 # The whole of taking a half, the caller's key included, is one call of the take_half() function
-# (migration 0013): one round trip. It returns one row per half the tap then has. It runs on the
+# (migration 0014): one round trip. It returns one row per half the tap then has. It runs on the
 # driver's own cursor, in the session's transaction: SQLAlchemy's compiling and result handling
 # cost more than the call's own work in the driver.
 TAKE_HALF = (

@@ -1,4 +1,4 @@
-"""A PUT half is one statement, the key's lookup included (take_half(), migration 0013), and
+"""A PUT half is one statement, the key's lookup included (take_half(), migration 0014), and
 every refusal still comes in the order the reference gives: the key before the body."""
 
 import uuid
