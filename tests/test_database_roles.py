@@ -331,7 +331,9 @@ def test_the_api_and_the_commands_do_a_days_work_as_the_runtime_role(ledger, run
         assert (deposited.status_code, replayed.json) == (201, deposited.json)
         cy = type(cy)(cy.id, client.post(f"{path}/api-keys", headers=ADMIN).json["api_key"])
         assert client.patch(path, json={"status": "frozen"}, headers=ADMIN).status_code == 200
+        assert client.get(path, headers=ADMIN).json["status"] == "frozen"
         assert client.patch(path, json={"status": "active"}, headers=ADMIN).status_code == 200
+        assert client.get(path, headers=ADMIN).json["status"] == "active"
 
         assert factory.tap(ada, bob, 300).json["status"] == "settled"
         failed = factory.tap(cy, bob, 300).json  # Cy has 25
@@ -368,6 +370,8 @@ def test_the_api_and_the_commands_do_a_days_work_as_the_runtime_role(ledger, run
 def test_tap_reset_runs_as_the_owner_and_says_so_when_it_has_only_the_runtime_role(
     ledger, runtime_app, two_roles, tmp_path
 ):
+    before = ledger_fingerprint(two_roles)
+    assert before  # the ledger holds transfers for the refused reset to leave alone
     runtime_only = create_app(make_config(two_roles.runtime_url))
     runtime_only.instance_path = str(tmp_path)
     with runtime_only.app_context():
@@ -376,7 +380,7 @@ def test_tap_reset_runs_as_the_owner_and_says_so_when_it_has_only_the_runtime_ro
     assert refused.exit_code == 1
     assert "TAPBANK_MIGRATION_DATABASE_URL" in refused.output
     assert "Traceback" not in refused.output
-    assert ledger_fingerprint(two_roles)
+    assert ledger_fingerprint(two_roles) == before
 
     with runtime_app.app_context():
         reset = runtime_app.test_cli_runner().invoke(args=["tap", "reset", "--yes"])

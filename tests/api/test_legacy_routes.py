@@ -261,6 +261,7 @@ def test_a_legacy_receiver_half_from_another_payee_is_a_conflict(client, factory
 
     assert conflict.status_code == 409
     assert conflict.json["error"] == "half_conflict"
+    assert stored(key) == (1, 1)
 
 
 # -- the failure reasons and their legacy codes ---------------------------------------------------
@@ -375,6 +376,7 @@ def test_an_account_without_a_legacy_user_id_cannot_claim_one(client, factory, p
 
     assert response.status_code == 403
     assert response.json["error"] == "user_id_mismatch"
+    assert stored(key) == (0, 0)
 
 
 def test_a_sender_id_no_account_has_is_a_422_naming_it(client, payee):

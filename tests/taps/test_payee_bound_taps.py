@@ -166,6 +166,6 @@ def test_a_bad_payee_field_is_a_422_naming_it_and_stores_nothing(
     else:
         response = factory.receive(key, payee, payer, factory.receiver_body(payer, **body_change))
 
-    assert response.status_code == 422
+    assert (response.status_code, response.json["error"]) == (422, "validation_failed")
     assert field in response.json["errors"]
     assert halves_of(key) == 0

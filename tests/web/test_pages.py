@@ -96,14 +96,17 @@ def test_a_browser_on_this_machine_gets_the_demo_accounts_made_on_first_use(clie
 
 @pytest.mark.parametrize("host", ["127.0.0.1:5000", "localhost:5000", "[::1]:5000", "localhost"])
 def test_the_demo_route_answers_a_page_that_named_this_machine(client, host):
-    assert client.get(DEMO_ROUTE, headers={"Host": host}).status_code == 200
+    assert_demo_accounts(client.get(DEMO_ROUTE, headers={"Host": host}))
 
 
 @pytest.mark.parametrize("address", ["::1", "127.0.0.2"])
 def test_the_demo_route_answers_any_loopback_address(client, address):
-    response = client.get(DEMO_ROUTE, environ_base={"REMOTE_ADDR": address})
+    assert_demo_accounts(client.get(DEMO_ROUTE, environ_base={"REMOTE_ADDR": address}))
 
+
+def assert_demo_accounts(response) -> None:
     assert response.status_code == 200
+    assert [account["owner"] for account in response.json["accounts"]] == list(DEMO_OWNERS)
 
 
 def assert_refused(response) -> None:
