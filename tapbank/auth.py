@@ -94,29 +94,18 @@ def require_account(*, api_key_header: bool = False) -> Principal:
     return principal
 
 
-@dataclass(frozen=True)
-class AccountKey:
-    """An account's key for a route whose own statement looks it up: the account when the
-    request is already authenticated, else the key's digest."""
-
-    account_id: uuid.UUID | None
-    digest: str | None
-
-
-def account_key() -> AccountKey:
-    """The presented key for a route that looks it up in its own statement.
+def account_key() -> str:
+    """The presented key's digest, for a route that looks it up in its own statement.
 
     What needs no lookup is refused here as require_account refuses it (no key: 401 or 429; the
     operator's key: 403). When the statement finds no account for the digest, the route calls
     key_names_no_account.
     """
-    if "principal" in g:
-        return AccountKey(require_account().account_id, None)
     presented = _presented_key(api_key_header=False)
     digest = key_digest(presented) if presented else None
     if digest is None or _is_admin_digest(digest):
         require_account()  # raises
-    return AccountKey(None, digest)
+    return digest
 
 
 def key_names_no_account() -> None:

@@ -51,12 +51,12 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
             errors={"key": ["Must be a random UUID: version 4 or 7."]},
         )
     # The key's account is looked up by the statement that takes the half.
-    caller = account_key()
+    digest = account_key()
     submission = HalfSubmission(
         tap_key=key,
         side=side,
-        account_id=caller.account_id,
-        sender_account_id=fields.get("sender_account_id", caller.account_id),
+        account_id=None,  # the account the key names: take_half() looks it up
+        sender_account_id=fields.get("sender_account_id"),
         amount=fields["amount"],
         currency=fields["currency"],
         device_os=fields["device"]["os"],
@@ -65,7 +65,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
         receiver_account_id=fields.get("receiver_account_id"),
     )
     try:
-        return take_and_present(submission, key_digest=caller.digest)
+        return take_and_present(submission, key_digest=digest)
     except KeyNamesNoAccount:
         key_names_no_account()
         raise
