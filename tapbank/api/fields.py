@@ -9,6 +9,21 @@ from flask import current_app
 
 from tapbank.models.accounts import LEGACY_USER_ID_MAX
 
+# A tap key travels over NFC and may be overheard: it must not be guessable (no nil UUID, no
+# time-and-host version 1).
+RANDOM_KEY_VERSIONS = (4, 7)
+NOT_A_RANDOM_KEY = "Must be a random UUID: version 4 or 7."
+
+
+class TapKey(ma.fields.UUID):
+    """A tap key in a body: a random UUID, version 4 or 7, as the tap routes' path takes."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        key = super()._deserialize(value, attr, data, **kwargs)
+        if key.version not in RANDOM_KEY_VERSIONS:
+            raise ma.ValidationError(NOT_A_RANDOM_KEY)
+        return key
+
 
 class MinorUnits(ma.fields.Integer):
     """An amount in minor units: a JSON integer only (no float, string or boolean)."""

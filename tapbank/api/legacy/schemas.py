@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 
-from tapbank.api.fields import LegacyUserId, Text
-from tapbank.api.taps.routes import RANDOM_KEY_VERSIONS
+from tapbank.api.fields import LegacyUserId, TapKey, Text
 from tapbank.api.taps.schemas import DEVICE_OS_LENGTH
 
 # Python's str(datetime.now()) ("2026-11-30 07:11:45.123456", the fraction absent at a whole
@@ -16,16 +15,6 @@ PHONE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})?\Z"
 )
-
-
-class TapKey(ma.fields.UUID):
-    """A tap key: a random UUID, version 4 or 7, as v1's path takes."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        key = super()._deserialize(value, attr, data, **kwargs)
-        if key.version not in RANDOM_KEY_VERSIONS:
-            raise ma.ValidationError("Must be a random UUID: version 4 or 7.")
-        return key
 
 
 class MajorUnits(ma.fields.Decimal):

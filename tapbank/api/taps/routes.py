@@ -5,6 +5,7 @@ import uuid
 from flask.views import MethodView
 
 from tapbank.api.base import Blueprint
+from tapbank.api.fields import NOT_A_RANDOM_KEY, RANDOM_KEY_VERSIONS
 from tapbank.api.taps.presenting import present_tap
 from tapbank.api.taps.schemas import TapReceiverSchema, TapSchema, TapSenderSchema
 from tapbank.api.taps.taking import take_and_present
@@ -17,9 +18,6 @@ from tapbank.taps.records import read_tap
 
 blp = Blueprint("taps", __name__, description="The two halves of a tap, and its outcome.")
 
-# A tap key travels over NFC and may be overheard: it must not be guessable (no nil UUID, no
-# time-and-host version 1).
-RANDOM_KEY_VERSIONS = (4, 7)
 RANDOM_KEY = {
     "in": "path",
     "name": "key",
@@ -48,7 +46,7 @@ def _put_half(key: uuid.UUID, side: Side, fields: dict):
             422,
             "validation_failed",
             "Invalid fields: key.",
-            errors={"key": ["Must be a random UUID: version 4 or 7."]},
+            errors={"key": [NOT_A_RANDOM_KEY]},
         )
     # The key's account is looked up by the statement that takes the half.
     digest = account_key()
