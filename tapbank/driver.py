@@ -5,7 +5,7 @@ transaction."""
 from typing import NamedTuple
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -59,12 +59,30 @@ def execute_unprepared(session: Session, sql: str, params: dict) -> int:
         return cursor.rowcount
 
 
-def fetch_rows(session: Session, sql: str, params: dict) -> list[NamedTuple]:
-    """The rows of sql (psycopg placeholders) as named tuples, run on the driver's own cursor."""
-    with driver_cursor(session, row_factory=namedtuple_row) as cursor:
+def fetch_rows(
+    session: Session, sql: str, params: dict, *, alone: bool = False
+) -> list[NamedTuple]:
+    """The rows of sql (psycopg placeholders) as named tuples, run on the driver's own cursor.
+
+    alone: sql is a transaction of its own, committed by the server as it ends: no BEGIN and no
+    COMMIT are sent, so it costs one round trip, not three. Only for a session that has not
+    begun a transaction; later statements of the session each commit alone too, until it ends.
+    """
+    with driver_cursor(session, alone=alone, row_factory=namedtuple_row) as cursor:
         return cursor.execute(sql, params).fetchall()
 
 
-def driver_cursor(session: Session, **options):
-    """A psycopg cursor on the session's own connection, inside its transaction."""
-    return session.connection().connection.driver_connection.cursor(**options)
+def has_begun(session: Session | scoped_session) -> bool:
+    """Whether the session (a scoped one's current session) has begun a transaction."""
+    current = session() if isinstance(session, scoped_session) else session
+    return current.in_transaction()
+
+
+def driver_cursor(session: Session, *, alone: bool = False, **options):
+    """A psycopg cursor on the session's own connection, inside its transaction (in autocommit
+    when alone)."""
+    connection = session.connection(execution_options=_AUTOCOMMIT if alone else None)
+    return connection.connection.driver_connection.cursor(**options)
+
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}

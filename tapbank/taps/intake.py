@@ -1,12 +1,12 @@
-"""Taking in one half of a tap: idempotent, durable once committed, pairing by key, and
-settling the pair at once when the half completes one.
+"""Taking in one half of a tap: idempotent, durable once committed, pairing by key; and settling
+the pair at once, in a transaction of its own, when the half completes one.
 
 Intake is the hottest path of the API, so it speaks Core: rows in, rows out, no unit of work.
 """
 
 import uuid
 from collections import namedtuple
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from tapbank.domain_errors import HalfConflict, ReceiverNotNamed
-from tapbank.driver import fetch_rows
+from tapbank.driver import fetch_rows, has_begun
 from tapbank.metrics import HALVES_RECEIVED
 from tapbank.models import Side, TapStatus
 from tapbank.taps.queries import HALVES, TAPS
@@ -74,39 +74,58 @@ class TakenHalf:
     created: bool
     batch: BatchResult | None = None
 
+    @property
+    def completes_pair(self) -> bool:
+        """This new half matched the tap's other half: the pair is ready to settle."""
+        return self.created and self.record.status == TapStatus.MATCHED
+
 
 def take_half(
-    session: Session, submission: HalfSubmission, *, settle: bool, key_digest: str | None = None
+    session: Session, submission: HalfSubmission, *, key_digest: str | None = None
 ) -> TakenHalf:
-    """Take a half and, when it completes a pair and settle is set, settle the pair before
-    answering; returns the tap as it then stands. Never commits: the caller commits once.
+    """Take a half; returns the tap as it then stands. Settling a pair it completes is
+    settle_taken_pair's, in a transaction after this one is committed.
 
     With key_digest, the half's account is the one that key names (KeyNamesNoAccount if none).
+    Commits only when the session had begun no transaction (see submit_half).
     """
     tap, halves, created = submit_half(session, submission, key_digest)
-    batch = None
-    if created and tap.status == TapStatus.MATCHED and settle:
-        batch = settle_inline(session, submission.tap_key)
-    if tap.status in STILL_OPEN and not (batch and batch.taken):
+    if tap.status in STILL_OPEN:
         # The rows in hand are the whole tap: it has no outcome to read.
-        return TakenHalf(TapRecord(tap, halves), created, batch)
-    return TakenHalf(read_tap(session, submission.tap_key, halves), created, batch)
+        return TakenHalf(TapRecord(tap, halves), created)
+    return TakenHalf(read_tap(session, submission.tap_key, halves), created)
+
+
+def settle_taken_pair(session: Session, taken: TakenHalf) -> TakenHalf:
+    """Settle (or fail) the pair taken.completes_pair says its half completed, at once, in the
+    caller's transaction; returns the tap as it then stands. When the attempt cannot run or
+    another worker holds the pair, the tap stays matched for the workers. Never commits."""
+    key = taken.record.key
+    batch = settle_inline(session, key)
+    if not (batch and batch.taken):
+        return replace(taken, batch=batch)
+    return TakenHalf(read_tap(session, key, taken.record.halves), taken.created, batch)
 
 
 def submit_half(
     session: Session, submission: HalfSubmission, key_digest: str | None = None
 ) -> tuple[TapRow, dict[Side, HalfRow], bool]:
-    """Record a half, or recognise its replay; never commits.
+    """Record a half, or recognise its replay.
 
     Returns the tap's row, its halves' rows by side and whether this half is new. The tap row is
     upserted and locked first, so two halves of one key, or two copies of one half, are taken one
     after the other and the second always sees the first. With key_digest, the submission's
     account is the one that key names, looked up in the same call: KeyNamesNoAccount if none.
+
+    When the session has begun no transaction (the v1 routes read nothing before the half), the
+    one statement is the whole transaction, committed by the server: one round trip. Otherwise
+    (the legacy routes read the caller and the payer first) it joins the transaction in progress,
+    which the caller commits.
     """
     values = {f.name: getattr(submission, f.name) for f in fields(submission)}
     # The side by its value, as the enum's text, whatever the driver makes of a Python enum.
     values |= {"side": submission.side.value, "key_digest": key_digest}
-    rows = fetch_rows(session, TAKE_HALF, values)
+    rows = fetch_rows(session, TAKE_HALF, values, alone=not has_begun(session))
     outcome = rows[0].outcome
     if outcome == "unknown_key":
         raise KeyNamesNoAccount()

@@ -1,5 +1,6 @@
-"""A PUT half is one statement, the key's lookup included (take_half(), migration 0014), and
-every refusal still comes in the order the reference gives: the key before the body."""
+"""A PUT half is one statement, the key's lookup included (take_half(), migration 0014), sent
+alone in autocommit (one round trip: no BEGIN, no COMMIT), and every refusal still comes in the
+order the reference gives: the key before the body."""
 
 import uuid
 from datetime import timedelta
@@ -24,11 +25,21 @@ def statements(monkeypatch):
     execute = psycopg.Cursor.execute
 
     def counting(cursor, query, *args, **kwargs):
-        sent.append(str(query))
+        sent.append(Sent(str(query), cursor.connection.autocommit))
         return execute(cursor, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", counting)
     return sent
+
+
+class Sent(str):
+    """A statement's text, and whether the connection was in autocommit when it was sent: then
+    the server commits it as it ends, with no BEGIN before it or COMMIT after."""
+
+    def __new__(cls, text: str, autocommit: bool):
+        sent = super().__new__(cls, text)
+        sent.autocommit = autocommit
+        return sent
 
 
 def test_a_new_half_is_one_statement_its_key_looked_up_in_it(factory, client, statements):
@@ -41,6 +52,7 @@ def test_a_new_half_is_one_statement_its_key_looked_up_in_it(factory, client, st
     assert response.status_code == 201
     assert response.json["sender"]["account_id"] == payer.id
     assert len(statements) == 1 and "take_half(" in statements[0]
+    assert statements[0].autocommit  # one round trip: the server commits the statement alone
 
 
 def test_a_matching_half_is_taken_in_one_statement_before_it_settles(factory, statements):
@@ -52,7 +64,9 @@ def test_a_matching_half_is_taken_in_one_statement_before_it_settles(factory, st
     response = factory.receive(key, payee, payer)
 
     assert response.status_code == 201 and response.json["status"] == "settled"
-    assert "take_half(" in statements[0]
+    assert "take_half(" in statements[0] and statements[0].autocommit
+    # The settlement that follows is a transaction of its own, after the half is committed.
+    assert len(statements) > 1 and not any(statement.autocommit for statement in statements[1:])
     assert not any("take_half(" in statement for statement in statements[1:])
 
 

@@ -593,21 +593,24 @@ def connection_ended_at_the_first_transfer():
     )
 
 
-def test_a_put_whose_connection_ends_during_inline_settlement_is_a_503_and_stores_nothing(
-    factory,
-):
+def test_a_put_whose_connection_ends_during_inline_settlement_is_a_503_its_half_kept(factory):
     payer, payee = factory.account("Ada", deposit=10_000), factory.account("Bob")
     key = uuid.uuid4()
     assert factory.send(key, payer).status_code == 201
+    half = factory.receiver_body(payer)
 
     with connection_ended_at_the_first_transfer():
-        ended = factory.receive(key, payee, payer)
+        ended = factory.receive(key, payee, payer, half)
 
     assert (ended.status_code, ended.json["error"]) == (503, "database_unavailable")
     assert ended.headers["Retry-After"]
-    assert read_tap(factory, key)["receiver"] is None  # the half went with its transaction
-    again = factory.receive(key, payee, payer)
-    assert (again.status_code, again.json["status"]) == (201, "settled")
+    # The half was committed before the attempt began: the pair waits, matched, for the workers.
+    kept = read_tap(factory, key)
+    assert kept["status"] == "matched" and kept["receiver"]["account_id"] == payee.id
+    again = factory.receive(key, payee, payer, half)  # the phone's retry: a replay
+    assert (again.status_code, again.json["status"]) == (200, "matched")
+    assert reconcile(factory).settled == 1
+    assert (factory.balance(payer), factory.balance(payee)) == (8_750, 1_250)
 
 
 def test_an_inline_attempt_that_finds_a_row_changed_leaves_the_pair_to_the_reconciler(factory):
