@@ -50,6 +50,9 @@ KEYS = [
     "bare_flask_p50_ms",
     "bare_flask_p99_ms",
     "intake_vs_bare_flask",
+    "take_half_statements_per_s",
+    "floor_insert_statements_per_s",
+    "take_half_vs_floor_insert",
     "inline_p50_ms",
     "inline_p99_ms",
     "scheduled_p50_ms",
@@ -68,6 +71,7 @@ RATIOS = {
     "rss_vs_small_drain": ("worker_peak_rss_mb", "small_drain_peak_rss_mb"),
     "intake_vs_durable_floor": ("intake_rps", "durable_floor_rps"),
     "intake_vs_bare_flask": ("intake_rps", "bare_flask_rps"),
+    "take_half_vs_floor_insert": ("take_half_statements_per_s", "floor_insert_statements_per_s"),
 }
 
 # The steps in the order they run: the short ones first, the heavy growth drain last.
@@ -195,6 +199,8 @@ class Run:
                     f"{prefix}: {measured.errors:,} of {measured.requests:,} requests failed "
                     "(not counted in req/s)"
                 )
+        self.figures["take_half_statements_per_s"] = result.server_side.take_half_per_s
+        self.figures["floor_insert_statements_per_s"] = result.server_side.floor_insert_per_s
 
     def tap_to_outcome(self) -> None:
         """Target 6: tap to outcome at half the inline capacity, inline and with the workers."""

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from bench.database import BenchServer, app_context, maintain
 from bench.floor_app import FLOOR_TABLE
+from bench.pgbench import statements_per_s
 from bench.processes import Gunicorn, service_env
 from tapbank.extensions import db
+from tapbank.keys import key_digest
 from tapbank.ledger.accounts import open_account
 from tapbank.models import AccountType
 
@@ -42,12 +44,22 @@ class WrkResult:
 
 
 @dataclass(frozen=True)
+class ServerSide:
+    """The database's side alone, in pgbench with as many clients as wrk's connections: a half's
+    statement (take_half()) and the floor's INSERT, each per second."""
+
+    take_half_per_s: float
+    floor_insert_per_s: float
+
+
+@dataclass(frozen=True)
 class IntakeResult:
-    """Target 5's three wrk runs and how they were set up."""
+    """Target 5's three wrk runs, the server's side alone, and how they were set up."""
 
     tapbank: WrkResult
     durable_floor: WrkResult
     bare_flask: WrkResult
+    server_side: ServerSide
     connections: int
     workers: int
 
@@ -108,9 +120,28 @@ def measure_intake(
         tapbank = _serve_and_measure("wsgi:app", env, key, seconds, connections, workers)
         floor = _serve_and_measure("bench.floor_app:app", env, key, seconds, connections, workers)
         bare = _serve_and_measure("bench.bare_app:app", env, key, seconds, connections, workers)
+        server_side = ServerSide(
+            statements_per_s(server, url, _take_half_statement(key), connections, seconds),
+            statements_per_s(server, url, FLOOR_INSERT_STATEMENT, connections, seconds),
+        )
     finally:
         server.drop_database(url)
-    return IntakeResult(tapbank, floor, bare, connections, workers)
+    return IntakeResult(tapbank, floor, bare, server_side, connections, workers)
+
+
+# What the PUT half and the floor's route send, a fresh key each time, as pgbench runs them.
+FLOOR_INSERT_STATEMENT = (
+    "INSERT INTO durable_floor (key, half) VALUES (gen_random_uuid(), "
+    '\'{"amount": 125, "currency": "USD", "device": {"os": "bench", '
+    '"model": "wrk"}, "tapped_at": "2026-11-26T12:00:00.120Z"}\')'
+)
+
+
+def _take_half_statement(bearer_key: str) -> str:
+    return (
+        f"SELECT * FROM take_half('{key_digest(bearer_key)}', NULL, gen_random_uuid(), "
+        "'sender', NULL, NULL, 125, 'USD', 'bench', 'wrk', '2026-11-26T12:00:00.120Z')"
+    )
 
 
 def _serve_and_measure(

@@ -1,4 +1,5 @@
-"""The settlement baseline: pgbench's TPC-B-like script on the same server, in the same run.
+"""The settlement baseline: pgbench's TPC-B-like script on the same server, in the same run; and
+pgbench running one statement, for the server's side of intake alone.
 
 pgbench is the one shipped with the embedded PostgreSQL. The scale is at least the number of
 clients, so its clients do not all queue on one branch row; the figure is its tps without the
@@ -7,6 +8,7 @@ initial connection time.
 
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
@@ -51,6 +53,33 @@ def run_pgbench(server: BenchServer, scale: int, clients: int, seconds: int) -> 
     if found is None:
         raise RuntimeError(f"pgbench printed no tps line:\n{output}")
     return PgbenchResult(float(found.group(1)), clients, scale, seconds)
+
+
+def statements_per_s(
+    server: BenchServer, url: str, statement: str, clients: int, seconds: int
+) -> float:
+    """How many times per second clients connections run statement, each in autocommit, on the
+    database at url: the server's side of a request alone, without HTTP or Python."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(statement + ";\n")
+        script.flush()
+        output = _pgbench(
+            server,
+            "-h",
+            server.socket_dir,
+            "-U",
+            "postgres",
+            "--no-vacuum",
+            f"--file={script.name}",
+            f"--client={clients}",
+            "--jobs=2",
+            f"--time={seconds}",
+            make_url(url).database,
+        )
+    found = TPS_LINE.search(output)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no tps line:\n{output}")
+    return float(found.group(1))
 
 
 def _pgbench(server: BenchServer, *args: str) -> str:

@@ -106,6 +106,15 @@ def rows(plan: Plan, figures: dict) -> list[Row]:
             target="reported",
         ),
         Row(
+            "take_half_vs_floor_insert",
+            5,
+            f"  the server's side alone: pgbench, {plan.wrk_connections} clients, take_half()",
+            number(f.get("take_half_statements_per_s"), "/s"),
+            number(f.get("floor_insert_statements_per_s"), "/s floor INSERT"),
+            times(f.get("take_half_vs_floor_insert")),
+            target="reported",
+        ),
+        Row(
             "intake_latency",
             5,
             "  latency p50 / p99 (floor's, bare's)",
