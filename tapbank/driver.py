@@ -1,6 +1,6 @@
 """The psycopg connection under a session, for what set-based writes need of it: COPY, array
-literals and statements planned for their own parameters. Everything runs inside the session's
-transaction."""
+literals, statements planned for their own parameters, and a statement sent alone. Everything
+runs inside the session's transaction; a statement sent alone is a transaction of its own."""
 
 from typing import NamedTuple
 

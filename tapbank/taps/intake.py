@@ -6,7 +6,7 @@ Intake is the hottest path of the API, so it speaks Core: rows in, rows out, no 
 
 import uuid
 from collections import namedtuple
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import NamedTuple
 
@@ -102,8 +102,8 @@ def settle_taken_pair(session: Session, taken: TakenHalf) -> TakenHalf:
     another worker holds the pair, the tap stays matched for the workers. Never commits."""
     key = taken.record.key
     batch = settle_inline(session, key)
-    if not (batch and batch.taken):
-        return replace(taken, batch=batch)
+    # Read again even when the batch took nothing: a worker may have ended the pair between the
+    # half's commit and this attempt.
     return TakenHalf(read_tap(session, key, taken.record.halves), taken.created, batch)
 
 
@@ -120,7 +120,8 @@ def submit_half(
     When the session has begun no transaction (the v1 routes read nothing before the half), the
     one statement is the whole transaction, committed by the server: one round trip. Otherwise
     (the legacy routes read the caller and the payer first) it joins the transaction in progress,
-    which the caller commits.
+    which the caller commits. A refused half stores nothing; the tap's no-op upsert that locked
+    it leaves a new version of its row, unchanged, as a replay's does.
     """
     values = {f.name: getattr(submission, f.name) for f in fields(submission)}
     # The side by its value, as the enum's text, whatever the driver makes of a Python enum.

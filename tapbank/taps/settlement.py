@@ -111,7 +111,7 @@ def settle_inline(session: Session, key: uuid.UUID) -> BatchResult | None:
     # psycopg.Error too: COPY and the unprepared statements run on the driver's own cursor.
     except (DBAPIError, psycopg.Error, ConcurrentChange) as error:
         if database_unreachable(error):
-            raise  # the connection is gone: a 503, the pair left matched for the workers
+            raise  # the connection is gone: the caller answers with the pair matched
         log.warning("inline settlement deferred to the reconciler", exc_info=True)
         return None
 
