@@ -12,12 +12,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mutation.modules import ROOT, import_name, money_modules
 from mutation.pytest_plugin import RUN_DIRECTORY
 from mutation.results import (
     CAUGHT,
@@ -31,19 +31,12 @@ from mutation.results import (
 )
 from tapbank.embedded_postgres import embedded_server
 
-ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 MUTMUT = str(Path(sys.executable).parent / "mutmut")
 TESTING_DOC = ROOT / "docs" / "testing.md"
 # A server of its own: `make test` stops the one it started, whoever else still uses it.
 SERVER_DATA = ROOT / "instance" / "mutation-postgres"
 HEADINGS = " score  killed timeout survived no-tests not-run"
-
-
-def money_modules() -> list[str]:
-    """The modules mutmut mutates, as paths."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return config["tool"]["mutmut"]["only_mutate"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +87,7 @@ def _unfinished(module: str, *, again: bool) -> list[str]:
     not known to be equivalent."""
     score = module_score(ROOT, module)
     if score is None or (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime:
-        return [module.removesuffix(".py").replace("/", ".") + ".*"]
+        return [import_name(module) + ".*"]
     if not again:
         return score.pending
     explained = explained_survivors(TESTING_DOC)
