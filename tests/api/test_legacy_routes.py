@@ -634,7 +634,8 @@ INVALID_FIELDS = [
     ("sender", "transfer_amount", MISSING),
     ("sender", "os_sender", ""),
     ("sender", "os_sender", "x" * 256),
-    ("sender", "os_sender", "Linux\x00"),
+    # Named by hand: repr's escapes are escaped again each time one process collects them.
+    pytest.param("sender", "os_sender", "Linux\x00", id="'sender'-'os_sender'-'Linux NUL'"),
     ("sender", "os_sender", 42),
     ("sender", "os_sender", MISSING),
     ("sender", "transaction_time", "yesterday"),
@@ -643,7 +644,12 @@ INVALID_FIELDS = [
     ("sender", "transaction_time", "2026-11-30 07:11:45.1234567"),
     ("sender", "transaction_time", "0001-01-01 00:00:00+14:00"),
     ("sender", "transaction_time", "9999-12-31 23:59:59-14:00"),
-    ("sender", "transaction_time", "2026-11-30 07:11:45\n"),
+    pytest.param(
+        "sender",
+        "transaction_time",
+        "2026-11-30 07:11:45\n",
+        id="'sender'-'transaction_time'-'2026-11-30 07:11:45 LF'",
+    ),
     ("sender", "transaction_time", 1764486705),
     ("sender", "transaction_time", MISSING),
     ("sender", "sender_id", PAYER_ID),  # the payer's half names no one else
