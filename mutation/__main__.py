@@ -75,6 +75,7 @@ def run(modules: list[str], jobs: int, *, named: bool, again: bool) -> int:
         if not names:
             sys.stdout.write("every mutant asked for has its verdict already\n")
             return 0
+    _forget_stale_stats()
     with _test_server() as url, tempfile.TemporaryDirectory(prefix="tapbank-mutation-") as tmp:
         env = os.environ | {"TAPBANK_TEST_DATABASE_URL": url, RUN_DIRECTORY: tmp}
         command = [MUTMUT, "run", "--max-children", str(jobs), *names]
@@ -86,7 +87,7 @@ def _unfinished(module: str, *, again: bool) -> list[str]:
     after its source changed): those without a verdict and, again, those not caught that are
     not known to be equivalent."""
     score = module_score(ROOT, module)
-    if score is None or (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime:
+    if score is None or _changed(module):
         return [import_name(module) + ".*"]
     if not again:
         return score.pending
@@ -97,6 +98,23 @@ def _unfinished(module: str, *, again: bool) -> list[str]:
 
 def _meta(module: str) -> Path:
     return MUTANTS / f"{module}.meta"
+
+
+def _changed(module: str) -> bool:
+    """Whether the module's source changed since mutmut last made its mutants."""
+    return not _meta(module).exists() or (
+        (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime
+    )
+
+
+def _forget_stale_stats() -> None:
+    """Have mutmut record again which tests call which function when a mutated module changed:
+    it keeps what it recorded for a function that changed since, and has nothing for a new one,
+    whose mutants it would then find no test for."""
+    stats = MUTANTS / "mutmut-stats.json"
+    if stats.exists() and any(_changed(module) for module in money_modules()):
+        sys.stdout.write("a mutated module changed: mutmut records again which tests call what\n")
+        stats.unlink()
 
 
 def _refresh_unmutated_copies() -> None:
