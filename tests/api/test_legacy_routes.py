@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tapbank.extensions import db
 from tapbank.models import Half, Tap
+from tests.factories import Factory
 from tests.factories import TestAccount as Account
 from tests.taps.conftest import ledger_holds  # noqa: F401 (a fixture, used by name below)
 
@@ -419,6 +420,26 @@ def test_a_missing_or_wrong_key_is_401_before_the_fields_are_checked(client, hea
 def test_the_api_key_header_is_not_taken_on_the_other_routes(client, payer):
     response = client.get(f"/api/v1/accounts/{payer.id}", headers=api_key(payer))
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("body", [Factory.sender_body(), {"amount": -5}], ids=["valid", "invalid"])
+def test_the_api_key_header_is_not_taken_on_a_v1_half_whatever_its_body(client, payer, body):
+    response = client.put(f"/api/v1/taps/{uuid.uuid4()}/sender", json=body, headers=api_key(payer))
+    assert response.status_code == 401
+
+
+def test_another_schemes_authorization_header_leaves_the_api_key_header_to_be_taken(client, payer):
+    headers = {**api_key(payer), "Authorization": "Token abc"}
+    response = client.post("/api/v1/send/", json=send_body(uuid.uuid4()), headers=headers)
+    assert response.status_code == 201, response.json
+
+
+def test_a_legacy_half_without_a_key_is_recorded_as_sending_none(client, admin_headers):
+    assert client.post("/api/v1/send/", json=send_body(uuid.uuid4())).status_code == 401
+
+    (failure,) = client.get("/api/v1/auth-failures", headers=admin_headers).json["items"]
+    assert failure["route"] == "/api/v1/send/"
+    assert failure["key_fingerprint"] is None
 
 
 # -- amounts: read exactly from the number's own text ---------------------------------------------
