@@ -12,12 +12,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mutation.modules import ROOT, import_name, money_modules
 from mutation.pytest_plugin import RUN_DIRECTORY
 from mutation.results import (
     CAUGHT,
@@ -31,19 +31,12 @@ from mutation.results import (
 )
 from tapbank.embedded_postgres import embedded_server
 
-ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 MUTMUT = str(Path(sys.executable).parent / "mutmut")
 TESTING_DOC = ROOT / "docs" / "testing.md"
 # A server of its own: `make test` stops the one it started, whoever else still uses it.
 SERVER_DATA = ROOT / "instance" / "mutation-postgres"
 HEADINGS = " score  killed timeout survived no-tests not-run"
-
-
-def money_modules() -> list[str]:
-    """The modules mutmut mutates, as paths."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return config["tool"]["mutmut"]["only_mutate"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +75,7 @@ def run(modules: list[str], jobs: int, *, named: bool, again: bool) -> int:
         if not names:
             sys.stdout.write("every mutant asked for has its verdict already\n")
             return 0
+    _forget_stale_stats()
     with _test_server() as url, tempfile.TemporaryDirectory(prefix="tapbank-mutation-") as tmp:
         env = os.environ | {"TAPBANK_TEST_DATABASE_URL": url, RUN_DIRECTORY: tmp}
         command = [MUTMUT, "run", "--max-children", str(jobs), *names]
@@ -93,8 +87,8 @@ def _unfinished(module: str, *, again: bool) -> list[str]:
     after its source changed): those without a verdict and, again, those not caught that are
     not known to be equivalent."""
     score = module_score(ROOT, module)
-    if score is None or (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime:
-        return [module.removesuffix(".py").replace("/", ".") + ".*"]
+    if score is None or _changed(module):
+        return [import_name(module) + ".*"]
     if not again:
         return score.pending
     explained = explained_survivors(TESTING_DOC)
@@ -104,6 +98,23 @@ def _unfinished(module: str, *, again: bool) -> list[str]:
 
 def _meta(module: str) -> Path:
     return MUTANTS / f"{module}.meta"
+
+
+def _changed(module: str) -> bool:
+    """Whether the module's source changed since mutmut last made its mutants."""
+    return not _meta(module).exists() or (
+        (ROOT / module).stat().st_mtime > _meta(module).stat().st_mtime
+    )
+
+
+def _forget_stale_stats() -> None:
+    """Have mutmut record again which tests call which function when a mutated module changed:
+    it keeps what it recorded for a function that changed since, and has nothing for a new one,
+    whose mutants it would then find no test for."""
+    stats = MUTANTS / "mutmut-stats.json"
+    if stats.exists() and any(_changed(module) for module in money_modules()):
+        sys.stdout.write("a mutated module changed: mutmut records again which tests call what\n")
+        stats.unlink()
 
 
 def _refresh_unmutated_copies() -> None:

@@ -6,6 +6,7 @@ order against the balances the earlier pairs left, and writes every outcome in a
 set-based statements. The caller commits; until then nothing of the batch is visible.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -133,9 +134,9 @@ def _take_matched_pairs(
 ) -> list[PairedHalves]:
     """Lock up to limit matched taps, oldest match first, with both halves, in one query."""
     if keys is None:
-        rows = session.execute(TAKE_MATCHED, {"limit": limit})
+        rows = session.execute(_take_matched(), {"limit": limit})
     else:
-        rows = session.execute(TAKE_MATCHED_AMONG_KEYS, {"limit": limit, "keys": keys})
+        rows = session.execute(_take_matched_among_keys(), {"limit": limit, "keys": keys})
     pairs, disagreeing = [], {}
     for row in rows.all():
         facts = row._asdict()
@@ -193,37 +194,56 @@ def _build_take_matched() -> Select:
     )
 
 
-# Built once: every batch, and every inline attempt, runs one of these. A batch of the backlog
-# passes over set-aside pairs; a batch of named keys (inline, a retry) takes them as they are.
-_TAKE = _build_take_matched()
-TAKE_MATCHED = _TAKE.where(QUEUED_NOT_SET_ASIDE)
-TAKE_MATCHED_AMONG_KEYS = _TAKE.where(TAPS.c.key.in_(bindparam("keys", expanding=True)))
+# Each statement is built on its first use, then kept: every batch, and every inline attempt,
+# runs them. Not at import: mutation testing switches the builders' mutants per call, and a
+# statement built at import would never meet them.
+@functools.cache
+def _take_matched() -> Select:
+    """A batch of the backlog: set-aside pairs are passed over."""
+    return _build_take_matched().where(QUEUED_NOT_SET_ASIDE)
+
+
+@functools.cache
+def _take_matched_among_keys() -> Select:
+    """A batch of named keys (inline, a retry): set-aside pairs are taken as they are."""
+    return _build_take_matched().where(TAPS.c.key.in_(bindparam("keys", expanding=True)))
+
+
+@functools.cache
+def _lock_accounts_statement() -> Select:
+    return _build_lock_accounts()
+
+
 _accounts = Account.__table__
 # The batch's account ids as one array literal, not a parameter each: a thousand of those cost
 # more to bind than the lookups themselves. Unnested in a subquery, so that a cached generic
 # plan still parses the array once, not once for every account it compares.
 _batch_account_ids = select(func.unnest(cast(bindparam("ids", type_=Text), ARRAY(Uuid))))
-LOCK_ACCOUNTS = (
-    select(
-        _as_text(_accounts.c.id).label("id"),
-        _accounts.c.balance,
-        _accounts.c.currency,
-        _accounts.c.status,
+
+
+def _build_lock_accounts() -> Select:
+    return (
+        select(
+            _as_text(_accounts.c.id).label("id"),
+            _accounts.c.balance,
+            _accounts.c.currency,
+            _accounts.c.status,
+        )
+        .where(_accounts.c.id.in_(_batch_account_ids))
+        .order_by(_accounts.c.id)
+        # FOR NO KEY UPDATE: what the balance update takes anyway. It excludes every other
+        # writer of these accounts, but not the foreign-key checks (FOR KEY SHARE) of halves and
+        # transfers being written for them meanwhile: FOR UPDATE held each new half until the
+        # batch committed.
+        .with_for_update(key_share=True)
     )
-    .where(_accounts.c.id.in_(_batch_account_ids))
-    .order_by(_accounts.c.id)
-    # FOR NO KEY UPDATE: what the balance update takes anyway. It excludes every other writer
-    # of these accounts, but not the foreign-key checks (FOR KEY SHARE) of halves and transfers
-    # being written for them meanwhile: FOR UPDATE held each new half until the batch committed.
-    .with_for_update(key_share=True)
-)
 
 
 def _lock_accounts(
     session: Session, account_ids: set[str]
 ) -> tuple[dict[str, int], dict[str, AccountState]]:
     """Lock the batch's accounts in id order; returns their balances and states by id."""
-    rows = session.execute(LOCK_ACCOUNTS, {"ids": array_literal(account_ids)}).all()
+    rows = session.execute(_lock_accounts_statement(), {"ids": array_literal(account_ids)}).all()
     balances = {row.id: row.balance for row in rows}
     states = {
         row.id: AccountState(row.currency, row.status == AccountStatus.ACTIVE) for row in rows

@@ -75,6 +75,22 @@ def test_a_valid_key_is_accepted_whatever_the_case_of_its_scheme(factory, client
     assert client.get(f"/api/v1/accounts/{account.id}", headers=headers).status_code == 200
 
 
+def test_a_valid_key_after_more_than_one_space_is_accepted(factory, client):
+    # RFC 7235: the scheme and the credentials are separated by one or more spaces.
+    account = factory.account("Ada")
+    headers = {"Authorization": f"Bearer   {account.key}"}
+    assert client.get(f"/api/v1/accounts/{account.id}", headers=headers).status_code == 200
+
+
+def test_a_refusal_says_whether_a_key_was_sent(client, account_path):
+    no_key = client.get(account_path)
+    wrong_key = client.get(account_path, headers=bearer("tbk_wrong"))
+
+    assert_unauthorized(no_key)
+    assert_unauthorized(wrong_key)
+    assert no_key.json["message"] != wrong_key.json["message"]
+
+
 def test_the_admin_key_from_the_configuration_is_the_operators(app, client):
     assert (
         client.get("/api/v1/accounts", headers=bearer(app.config["TAPBANK_ADMIN_KEY"])).status_code

@@ -33,7 +33,7 @@ def assert_error_shape(response, code: int) -> dict:
     [
         ("GET", "/api/v1/no-such-thing", {}, 404),
         ("GET", "/api/v1/accounts", {}, 401),
-        ("GET", f"/api/v1/accounts/{uuid.uuid4()}", "admin", 404),
+        ("GET", "/api/v1/accounts/5f0b3c1e-8d2a-4c6b-9f1e-2a7d4e9c0b13", "admin", 404),
         ("DELETE", "/api/v1/accounts", "admin", 405),
         ("GET", "/api/v1/accounts?limit=0", "admin", 422),
     ],

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tapbank.devtools.injection import age_taps
 from tapbank.extensions import db
+from tapbank.keys import key_fingerprint
 from tapbank.models import QueuedTap
 from tapbank.scheduler import jobs
 from tests.api.test_auth import assert_unauthorized, bearer, from_address
@@ -77,8 +78,9 @@ def test_an_unknown_key_on_a_half_is_refused_and_recorded(factory, client, admin
     )
 
     assert_unauthorized(response)
-    failures = client.get("/api/v1/auth-failures", headers=admin_headers).json["items"]
-    assert [f["route"] for f in failures] == ["/api/v1/taps/<uuid:key>/sender"]
+    (failure,) = client.get("/api/v1/auth-failures", headers=admin_headers).json["items"]
+    assert failure["route"] == "/api/v1/taps/<uuid:key>/sender"
+    assert failure["key_fingerprint"] == key_fingerprint("tbk_unknown")
     assert client.get(f"/api/v1/taps/{key}", headers=admin_headers).status_code == 404
 
 

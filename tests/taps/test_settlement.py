@@ -513,6 +513,32 @@ def test_transfers_from_one_account_apply_in_arrival_order_against_what_earlier_
     ]
 
 
+def test_pairs_that_matched_at_the_same_instant_are_judged_in_key_order(deferred, payee):
+    payer = deferred.account("Dee", deposit=60)
+    # The higher key matched first, so its rows lie first in the tables.
+    keys = sorted((uuid.uuid4() for _ in range(2)), reverse=True)
+    for key in keys:
+        assert deferred.send(key, payer, deferred.sender_body(60)).status_code == 201
+        receiver = deferred.receiver_body(payer, 60)
+        assert deferred.receive(key, payee, payer, receiver).json["status"] == "matched"
+    for table, column in (("taps", "key"), ("tap_queue", "tap_key")):
+        db.session.execute(
+            text(f"UPDATE {table} SET matched_at = now() WHERE {column} = ANY(:keys)"),
+            {"keys": keys},
+        )
+    db.session.commit()
+
+    with deferred.app.app_context():
+        # Taken by a sort, as a plan may, not in the order the queue's index happens to keep.
+        db.session.execute(text("SET LOCAL enable_indexscan = off"))
+        db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        result = settle_batch(db.session, limit=10, ttl=timedelta(seconds=120))
+        db.session.commit()
+
+    assert (result.settled, result.failed) == (1, 1)
+    assert [read_tap(deferred, key)["status"] for key in keys] == ["failed", "settled"]
+
+
 # -- the inline attempt --------------------------------------------------------------------------
 
 
