@@ -11,7 +11,7 @@ import pytest
 
 from tapbank.extensions import db
 from tapbank.models import Side, TapStatus
-from tapbank.taps.intake import HalfSubmission, submit_half, take_half
+from tapbank.taps.intake import HalfSubmission, settle_taken_pair, submit_half, take_half
 from tapbank.taps.records import read_tap
 
 
@@ -65,7 +65,7 @@ def test_a_first_half_is_answered_with_the_tap_and_half_it_stored(accounts):
     payer, _ = accounts
     key = uuid.uuid4()
 
-    taken = take_half(db.session, sender_half(key, payer), settle=False)
+    taken = take_half(db.session, sender_half(key, payer))
 
     answered = columns(taken.record.tap, taken.record.halves)
     assert taken.created and taken.record.status == TapStatus.AWAITING_RECEIVER
@@ -76,9 +76,9 @@ def test_a_first_half_is_answered_with_the_tap_and_half_it_stored(accounts):
 def test_a_matching_half_is_answered_with_the_matched_tap_and_both_halves_as_stored(accounts):
     payer, payee = accounts
     key = uuid.uuid4()
-    take_half(db.session, sender_half(key, payer), settle=False)
+    take_half(db.session, sender_half(key, payer))
 
-    taken = take_half(db.session, receiver_half(key, payee, payer), settle=False)
+    taken = take_half(db.session, receiver_half(key, payee, payer))
 
     tap, halves = columns(taken.record.tap, taken.record.halves)
     assert taken.created and tap["status"] == TapStatus.MATCHED
@@ -102,8 +102,10 @@ def test_a_replay_after_the_tap_ended_returns_the_ended_tap_as_stored(
     payee = factory.account("Bob").id
     key = uuid.uuid4()
     sent = sender_half(key, payer)
-    take_half(db.session, sent, settle=False)
-    settled = take_half(db.session, receiver_half(key, payee, payer), settle=True)
+    take_half(db.session, sent)
+    taken = take_half(db.session, receiver_half(key, payee, payer))
+    db.session.commit()  # as the routes do: the half is committed before its pair is settled
+    settled = settle_taken_pair(db.session, taken)
     assert settled.record.status == ended
     db.session.commit()
 
