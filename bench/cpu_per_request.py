@@ -18,13 +18,10 @@ from collections.abc import Callable
 from werkzeug.test import EnvironBuilder
 
 from bench import bare_app, floor_app
-from bench.database import BenchServer, app_context, bench_config, maintain
-from bench.floor_app import FLOOR_TABLE
+from bench.database import BenchServer, bench_config
+from bench.intake import prepare_intake_database
 from tapbank import create_app
 from tapbank.api.taps import routes
-from tapbank.extensions import db
-from tapbank.ledger.accounts import open_account
-from tapbank.models import AccountType
 
 WARM_UP = 300
 REQUESTS = 3_000
@@ -93,16 +90,7 @@ def main() -> None:
     server.start()
     try:
         url = server.create_database("cpu", template=server.migrated_template())
-        maintain(url, FLOOR_TABLE)
-        with app_context(url, server.admin_key):
-            _, key = open_account(
-                db.session,
-                owner_name="bench cpu",
-                account_type=AccountType.CHECKING,
-                bank_name="benchbank",
-                currency="USD",
-            )
-            db.session.commit()
+        key = prepare_intake_database(server, url)
         tapbank_app = create_app(bench_config(url, server.admin_key))
         os.environ["DATABASE_URL"] = url  # where the floor's app connects, as under gunicorn
         figures = {

@@ -100,22 +100,28 @@ def run_wrk(url: str, bearer_key: str, seconds: int, connections: int) -> WrkRes
     )
 
 
+def prepare_intake_database(server: BenchServer, url: str) -> str:
+    """Give the database at url the floor's table and one account; returns the account's key."""
+    maintain(url, FLOOR_TABLE)
+    with app_context(url, server.admin_key):
+        _, key = open_account(
+            db.session,
+            owner_name="bench intake",
+            account_type=AccountType.CHECKING,
+            bank_name="benchbank",
+            currency="USD",
+        )
+        db.session.commit()
+    return key
+
+
 def measure_intake(
     server: BenchServer, template: str, seconds: int, connections: int, workers: int
 ) -> IntakeResult:
     """wrk against tapbank's sender-half route, then the floor's, then the bare Flask route."""
     url = server.create_database("intake", template=template)
     try:
-        maintain(url, FLOOR_TABLE)
-        with app_context(url, server.admin_key):
-            _, key = open_account(
-                db.session,
-                owner_name="bench intake",
-                account_type=AccountType.CHECKING,
-                bank_name="benchbank",
-                currency="USD",
-            )
-            db.session.commit()
+        key = prepare_intake_database(server, url)
         env = service_env(url, server.admin_key, TAPBANK_SCHEDULER="off")
         tapbank = _serve_and_measure("wsgi:app", env, key, seconds, connections, workers)
         floor = _serve_and_measure("bench.floor_app:app", env, key, seconds, connections, workers)
