@@ -15,6 +15,10 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
+# Every error the database, its driver or the pool raises: psycopg's own arrive unwrapped from
+# the driver's cursor, the pool's when no connection is had in time.
+DATABASE_ERRORS = (DBAPIError, PoolTimeout, psycopg.Error)
+
 # The server is going or gone (shutdown, crash, recovery), or it ended this session (a session
 # timeout), or it has no connection slot left: retrying on a new connection is the cure.
 SESSION_ENDED = {"57P01", "57P02", "57P03", "57P05", "25P03", "53300"}

@@ -4,13 +4,10 @@ import logging
 import uuid
 from http import HTTPStatus
 
-import psycopg
 from flask import Flask, Response, g, jsonify
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from tapbank.database_errors import Retryable, retryable, roll_back_quietly
+from tapbank.database_errors import DATABASE_ERRORS, Retryable, retryable, roll_back_quietly
 from tapbank.domain_errors import DomainError
 from tapbank.extensions import db
 
@@ -170,6 +167,6 @@ def register_error_handlers(app: Flask) -> None:
     """Send every error, Flask's own included, through error_response."""
     app.register_error_handler(HTTPException, error_response)
     app.register_error_handler(DomainError, domain_error_response)
-    for database_error in (DBAPIError, PoolTimeout, psycopg.Error):
+    for database_error in DATABASE_ERRORS:
         app.register_error_handler(database_error, database_error_response)
     app.register_error_handler(Exception, _unexpected)

@@ -31,8 +31,8 @@ TAKE_TAP = _upsert.on_conflict_do_update(
 
 # The whole of taking a half, the caller's key included, is one call of the take_half() function
 # (migration 0014): one round trip. It returns one row per half the tap then has. It runs on the
-# driver's own cursor, in the session's transaction: SQLAlchemy's compiling and result handling
-# cost more than the call's own work in the driver.
+# driver's own cursor (SQLAlchemy's compiling and result handling cost more than the call's own
+# work in the driver), alone in autocommit or in the transaction in progress (submit_half).
 TAKE_HALF = (
     "SELECT * FROM take_half(%(key_digest)s::text, %(account_id)s::uuid, %(tap_key)s::uuid, "
     "%(side)s::tap_side, %(sender_account_id)s::uuid, %(receiver_account_id)s::uuid, "

@@ -2,13 +2,10 @@
 
 import logging
 
-import psycopg
 from flask import current_app
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tapbank.api.taps.presenting import present_tap
-from tapbank.database_errors import retryable, roll_back_quietly
+from tapbank.database_errors import DATABASE_ERRORS, retryable, roll_back_quietly
 from tapbank.extensions import db
 from tapbank.metrics import HALVES_RECEIVED, record_batch
 from tapbank.taps.intake import HalfSubmission, TakenHalf, settle_taken_pair, take_half
@@ -38,7 +35,7 @@ def _settled_at_once(taken: TakenHalf) -> TakenHalf:
     try:
         settled = settle_taken_pair(db.session, taken)
         db.session.commit()
-    except (DBAPIError, PoolTimeout, psycopg.Error) as error:
+    except DATABASE_ERRORS as error:
         kind = retryable(error)
         if kind is None:
             raise
